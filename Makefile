@@ -1,0 +1,29 @@
+# Entry points for developers and CI. `make setup` once, then `make test`.
+SHELL := /bin/bash
+VENV ?= $(CURDIR)/.venv
+ACTIVATE := source $(VENV)/bin/activate &&
+
+.PHONY: setup test lint sanity unit render docs lab-build lab-up lab-down lab-test bench
+
+setup:
+	bash tools/setup.sh
+
+# The one test command: every gate, then the lab scenario.
+test: lint sanity unit lab-test
+
+lint:
+	$(ACTIVATE) yamllint -s .
+	$(ACTIVATE) ansible-lint
+	$(ACTIVATE) antsibull-changelog lint
+	$(ACTIVATE) python tools/role_docs.py --check
+
+sanity:
+	$(ACTIVATE) cd "$$(bash tools/collection-copy.sh)" && ansible-test sanity --venv --python 3.11 --color no
+
+unit:
+	$(ACTIVATE) python -m pytest tests/unit tests/render -q -p no:cacheprovider
+
+docs:
+	$(ACTIVATE) python tools/role_docs.py
+
+-include lab/Makefile.inc
