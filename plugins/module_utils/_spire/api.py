@@ -47,9 +47,10 @@ class Analysis(object):
         return scrub(text, self.secrets)
 
     def as_dict(self):
+        # No 'warnings' key: the module passes each through module.warn(), and Ansible puts
+        # them in the result's `warnings` itself (a 'warnings' key of our own is deprecated).
         return {
             'errors': list(self.errors),
-            'warnings': list(self.warnings),
             'config': self.masked_config,
             'rendered': self.masked_rendered,
         }
