@@ -19,4 +19,15 @@ site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["pur
 mkdir -p "$site/ansible_collections/ardur"
 ln -sfn "$repo" "$site/ansible_collections/ardur/spire"
 
+# ansible-test --venv bootstraps pip with a script from a host we cannot reach; it reads a cached
+# copy first, so seed the cache with our stand-in for the pip version this ansible-test asks for.
+pip_version=$("$venv/bin/python" - <<'PY'
+import re, ansible_test._internal.python_requirements as m
+print(re.search(r"pip='([0-9.]+)'", open(m.__file__).read()).group(1))
+PY
+)
+cache=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py
+mkdir -p "$(dirname "$cache")"
+cp "$repo/tools/get_pip_standin.py" "$cache"
+
 echo "ready: source $venv/bin/activate"
