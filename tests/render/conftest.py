@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lab_binaries import lab_binary
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -141,6 +142,4 @@ def render_defaults(tmp_path_factory, base_vars):
 
 def spire_binary(name):
     """The real SPIRE binary that lab/build.sh caches, or None (the test then skips)."""
-    cache = Path(os.environ.get("ARDUR_SPIRE_CACHE", Path.home() / ".cache" / "ardur-spire"))
-    path = cache / "bin" / ("%s-1.14.2" % name) / name
-    return path if path.is_file() and os.access(str(path), os.X_OK) else None
+    return lab_binary(name)

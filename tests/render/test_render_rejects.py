@@ -83,8 +83,8 @@ def test_upstream_certificate_that_is_not_a_ca(tmp_path, base_vars):
 
 
 def test_upstream_certificate_and_key_that_do_not_match(tmp_path, base_vars):
-    cert, _ = write_ca(tmp_path / "ca1", "one")
-    _, key = write_ca(tmp_path / "ca2", "two")
+    cert, _unused = write_ca(tmp_path / "ca1", "one")
+    _unused, key = write_ca(tmp_path / "ca2", "two")
     _rejected(run_playbook(tmp_path, dict(base_vars, upstream_ca_cert_file=str(cert), upstream_ca_key_file=str(key))),
               "upstream_ca_cert_file", "do not match")
 

@@ -18,11 +18,11 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.ardur.spire.plugins.module_utils._spire import api
 from ansible_collections.ardur.spire.plugins.modules import spire_config
+from lab_binaries import lab_binary
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "spire_config"
 VALID = sorted(p.name for p in (FIXTURES / "valid").iterdir())
 EXPECTATIONS = json.loads((FIXTURES / "invalid" / "expectations.json").read_text())
-SPIRE_VERSION = "1.14.2"
 
 
 def valid_context(name):
@@ -210,17 +210,12 @@ def test_ansible_adhoc_success_and_failure(tmp_path):
 
 # ------------------------------------------------------------- validate_with
 def spire_binary(name):
-    cache = pathlib.Path(os.environ.get("ARDUR_SPIRE_CACHE") or pathlib.Path.home() / ".cache" / "ardur-spire")
-    for candidate in (cache / "bin" / ("%s-%s" % (name, SPIRE_VERSION)) / name, cache / "bin" / ("spire-%s" % SPIRE_VERSION) / name):
-        if os.access(str(candidate), os.X_OK):
-            return str(candidate)
-    return None
+    return lab_binary(name)
 
 
 def needs(name):
     path = spire_binary(name)
-    return pytest.mark.skipif(path is None, reason="%s %s is not built: run lab/build.sh spire (cache: ${ARDUR_SPIRE_CACHE:-~/.cache/ardur-spire})"
-                              % (name, SPIRE_VERSION))
+    return pytest.mark.skipif(path is None, reason="%s is not built: run lab/build.sh spire" % name)
 
 
 def binary_validate(binary, path, variables=None):
@@ -236,7 +231,7 @@ def test_real_binary_accepts_valid_fixture(name):
     component, _replicas = valid_context(name)
     binary = spire_binary("spire-" + component)
     if binary is None:
-        pytest.skip("spire-%s %s is not built: run lab/build.sh spire" % (component, SPIRE_VERSION))
+        pytest.skip("spire-%s is not built: run lab/build.sh spire" % component)
     rc, output = binary_validate(binary, FIXTURES / "valid" / name, {"SPIRE_DB_PASSWORD": "x"})
     assert rc == 0, output
     assert "configuration file is valid" in output
@@ -248,7 +243,7 @@ def test_real_binary_agrees_on_invalid_fixture(name):
     exp = EXPECTATIONS[name]
     binary = spire_binary("spire-" + exp["component"])
     if binary is None:
-        pytest.skip("spire-%s %s is not built: run lab/build.sh spire" % (exp["component"], SPIRE_VERSION))
+        pytest.skip("spire-%s is not built: run lab/build.sh spire" % exp["component"])
     rc, output = binary_validate(binary, FIXTURES / "invalid" / name, {"SPIRE_DB_PASSWORD": "x"})
     assert (rc != 0) == (exp["spire"] == "rejects"), output
 
@@ -258,7 +253,7 @@ def test_validate_with_accepts_valid_fixture(name, capsys):
     component, replicas = valid_context(name)
     binary = spire_binary("spire-" + component)
     if binary is None:
-        pytest.skip("spire-%s %s is not built: run lab/build.sh spire" % (component, SPIRE_VERSION))
+        pytest.skip("spire-%s is not built: run lab/build.sh spire" % component)
     args = {"component": component, "src": str(FIXTURES / "valid" / name), "server_replicas": replicas,
             "validate_with": binary, "validate_env": {"SPIRE_DB_PASSWORD": "not-real"}}
     code, result = run(args, capsys)

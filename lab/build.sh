@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# Build and cache the binaries used by the ardur.spire lab and its tests.
+#
+# Usage:
+#   lab/build.sh                 build everything (k8s etcd kwok spire scm)
+#   lab/build.sh k8s             kube-apiserver, kube-controller-manager,
+#                                kube-scheduler, kubectl + OpenAPI v2 spec
+#   lab/build.sh etcd | kwok
+#   lab/build.sh spire [VERSION] spire-server + spire-agent (default:
+#                                LAB_SPIRE_VERSION in versions.env)
+#   lab/build.sh scm [VERSION]   spire-controller-manager (default: the
+#                                collection's spire_controller_manager_version)
+#   lab/build.sh path NAME [VERSION]   print the cached path of a binary
+#
+# Results: ${ARDUR_SPIRE_CACHE:-$HOME/.cache/ardur-spire}/bin/<name>-<version>/<name>
+# A binary already in the cache is never rebuilt. Versions are written without
+# a leading "v". Go's module and build caches stay at their defaults.
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(dirname "$LAB_DIR")
+CACHE=${ARDUR_SPIRE_CACHE:-$HOME/.cache/ardur-spire}
+BIN_DIR=$CACHE/bin
+WRAP_DIR=$CACHE/wrappers
+DEFAULTS_FILE=$REPO_DIR/roles/spire/defaults/main.yml
+FALLBACK_SCM_VERSION=0.6.3
+
+# shellcheck source=versions.env
+. "$LAB_DIR/versions.env"
+
+export CGO_ENABLED=0
+NICE=(nice -n 10)
+
+log() { printf '[build] %s\n' "$*" >&2; }
+die() { printf '[build] ERROR: %s\n' "$*" >&2; exit 1; }
+
+strip_v() { printf '%s\n' "${1#v}"; }
+
+# Read a simple top-level "key: value" from the collection defaults, without
+# needing PyYAML. Quotes, a leading "v" and trailing comments are dropped.
+defaults_value() {
+  local key=$1
+  [[ -f $DEFAULTS_FILE ]] || return 1
+  sed -n -E "s/^${key}:[[:space:]]*[\"']?v?([^\"'[:space:]#]+)[\"']?.*$/\\1/p" \
+    "$DEFAULTS_FILE" | head -n 1 | grep .
+}
+
+# The lab's SPIRE binaries (see versions.env for why not the collection's pin).
+spire_default_version() { echo "$LAB_SPIRE_VERSION"; }
+
+scm_default_version() {
+  if ! defaults_value spire_controller_manager_version; then
+    log "roles/spire/defaults/main.yml has no spire_controller_manager_version; falling back to $FALLBACK_SCM_VERSION"
+    echo "$FALLBACK_SCM_VERSION"
+  fi
+}
+
+bin_path() { printf '%s/%s-%s/%s\n' "$BIN_DIR" "$1" "$2" "$1"; }
+cached() { [[ -x $(bin_path "$1" "$2") ]]; }
+
+# install_bin NAME VERSION FILE: move a freshly built binary into the cache.
+install_bin() {
+  local dest
+  dest=$(bin_path "$1" "$2")
+  mkdir -p "$(dirname "$dest")"
+  mv -f "$3" "$dest.tmp"
+  mv -f "$dest.tmp" "$dest"
+  # stdout carries only this line per new binary (callers detect changes).
+  printf 'built %s %s -> %s\n' "$1" "$2" "$dest"
+}
+
+# timed LABEL CMD...: run CMD and print its wall time.
+timed() {
+  local label=$1 start end rc=0
+  shift
+  start=$(date +%s)
+  "$@" || rc=$?
+  end=$(date +%s)
+  printf '[build] %s: %ss wall (exit %s)\n' "$label" "$((end - start))" "$rc" >&2
+  return "$rc"
+}
+
+# json_field FILE KEY: print a top-level string field of a JSON document.
+json_field() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]) or "")' "$1" "$2"
+}
+
+# Fresh wrapper module directory (outside the repo) for building MODULE@VERSION.
+new_wrapper() {
+  local dir=$WRAP_DIR/$1
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  printf 'module ardur.invalid/lab/%s\n\ngo 1.24\n' "$1" >"$dir/go.mod"
+  printf '%s\n' "$dir"
+}
+
+# module_download WRAPPER MODULE@VERSION: download into GOMODCACHE, leave the
+# `go mod download -json` answer in WRAPPER/download.json.
+module_download() {
+  (cd "$1" && "${NICE[@]}" go mod download -json "$2" >download.json) ||
+    die "go mod download $2 failed (see $1/download.json)"
+}
+
+info_time() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Time"])' "$1"
+}
+
+# check_version FILE EXPECTED ARGS...: the fresh binary must report EXPECTED
+# when run with ARGS (catches a wrong or ignored version ldflag).
+check_version() {
+  local file=$1 expected=$2 out
+  shift 2
+  out=$("$file" "$@" 2>&1 | head -n 5) || true
+  grep -qF -- "$expected" <<<"$out" ||
+    die "$(basename "$file") reports '${out//$'\n'/ | }', expected '$expected'"
+}
+
+# seed_go_sum WRAPPER: start the wrapper's go.sum from the built module's own
+# go.sum, so dependency hashes need no checksum-database lookup (the sumdb
+# reached through the proxy here answers 404 for some pseudo-versions).
+seed_go_sum() {
+  local dir
+  dir=$(json_field "$1/download.json" Dir)
+  if [[ -f $dir/go.sum ]]; then
+    cat "$dir/go.sum" >>"$1/go.sum"
+  fi
+}
+
+# wrapper_build NAME VERSION MODULE@VERSION LDFLAGS PKG...: build main packages
+# of a published module from a throwaway wrapper module that requires it.
+# (`go install pkg@version` is avoided: it reads the proxy's version list,
+# which the proxy reachable here refuses for some modules.)
+wrapper_build() {
+  local name=$1 v=$2 modver=$3 ld=$4 w
+  shift 4
+  w=$(new_wrapper "$name-$v")
+  module_download "$w" "$modver"
+  seed_go_sum "$w"
+  (cd "$w" && go mod edit -require="$modver")
+  mkdir -p "$w/out"
+  (cd "$w" && timed "go build $name $v" \
+    "${NICE[@]}" go build -mod=mod -trimpath -ldflags "$ld" -o "$w/out/" "$@")
+}
+
+# --------------------------------------------------------------------- k8s --
+K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+
+build_k8s() {
+  local v=$LAB_KUBERNETES_VERSION missing=() n openapi
+  openapi=$CACHE/openapi/kubernetes-$v/swagger.json
+  for n in "${K8S_BINS[@]}"; do cached "$n" "$v" || missing+=("$n"); done
+  if ((${#missing[@]} == 0)) && [[ -s $openapi ]]; then
+    log "kubernetes $v: cached"
+    return 0
+  fi
+  local w modfile moddir info minor bdate staging=() out pkgs=() ld
+  w=$(new_wrapper "kubernetes-$v")
+  module_download "$w" "k8s.io/kubernetes@v$v"
+  modfile=$(json_field "$w/download.json" GoMod)
+  moddir=$(json_field "$w/download.json" Dir)
+  info=$(json_field "$w/download.json" Info)
+
+  # OpenAPI v2 spec: shipped in the module zip.
+  if [[ ! -s $openapi ]]; then
+    [[ -s $moddir/api/openapi-spec/swagger.json ]] ||
+      die "api/openapi-spec/swagger.json missing from k8s.io/kubernetes@v$v"
+    mkdir -p "$(dirname "$openapi")"
+    install -m 0644 "$moddir/api/openapi-spec/swagger.json" "$openapi.tmp"
+    mv -f "$openapi.tmp" "$openapi"
+    printf 'built openapi kubernetes-%s -> %s\n' "$v" "$openapi"
+  fi
+  ((${#missing[@]} > 0)) || return 0
+
+  # Staging modules: every "=> ./staging/..." replace of the upstream go.mod.
+  mapfile -t staging < <(sed -n -E 's#^[[:space:]]*(replace[[:space:]]+)?([^[:space:]]+)[[:space:]]+=>[[:space:]]+\./staging/.*$#\2#p' "$modfile")
+  ((${#staging[@]} > 0)) || die "no staging replaces found in $modfile"
+  log "kubernetes $v: ${#staging[@]} staging modules -> v0.${v#1.}"
+  seed_go_sum "$w"
+  (
+    cd "$w"
+    # Same go directive / GODEBUG defaults as upstream's main module.
+    go mod edit -go="$(sed -n -E 's/^go[[:space:]]+([0-9.]+).*/\1/p' "$modfile" | head -n1)"
+    grep -E '^godebug[[:space:]]' "$modfile" >>go.mod || true
+    go mod edit -require="k8s.io/kubernetes@v$v"
+    for n in "${staging[@]}"; do
+      go mod edit -replace="$n=$n@v0.${v#1.}"
+    done
+  )
+  minor=$(cut -d. -f2 <<<"$v")
+  bdate=$(info_time "$info")
+  ld="-s -w"
+  for n in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $n.gitVersion=v$v -X $n.gitMajor=1 -X $n.gitMinor=$minor"
+    ld+=" -X $n.gitTreeState=clean -X $n.buildDate=$bdate"
+  done
+  for n in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$n"); done
+  out=$w/out
+  mkdir -p "$out"
+  (cd "$w" && timed "go build ${missing[*]} $v" \
+    "${NICE[@]}" go build -mod=mod -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}")
+  for n in "${missing[@]}"; do
+    if [[ $n == kubectl ]]; then
+      check_version "$out/$n" "v$v" version --client
+    else
+      check_version "$out/$n" "Kubernetes v$v" --version
+    fi
+    install_bin "$n" "$v" "$out/$n"
+  done
+}
+
+# -------------------------------------------------------------------- etcd --
+build_etcd() {
+  local v=$LAB_ETCD_VERSION w
+  if cached etcd "$v"; then log "etcd $v: cached"; return 0; fi
+  wrapper_build etcd "$v" "go.etcd.io/etcd/server/v3@v$v" "-s -w" \
+    go.etcd.io/etcd/server/v3
+  w=$WRAP_DIR/etcd-$v
+  # go names a main package ending in /v3 after the element before it.
+  [[ -f $w/out/etcd ]] || mv -f "$w/out/server" "$w/out/etcd"
+  check_version "$w/out/etcd" "etcd Version: $v" --version
+  install_bin etcd "$v" "$w/out/etcd"
+}
+
+# -------------------------------------------------------------------- kwok --
+build_kwok() {
+  local v=$LAB_KWOK_VERSION w
+  if cached kwok "$v"; then log "kwok $v: cached"; return 0; fi
+  wrapper_build kwok "$v" "sigs.k8s.io/kwok@v$v" \
+    "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v$v" sigs.k8s.io/kwok/cmd/kwok
+  w=$WRAP_DIR/kwok-$v
+  check_version "$w/out/kwok" "v$v" --version
+  install_bin kwok "$v" "$w/out/kwok"
+}
+
+# ------------------------------------------------------------------- spire --
+# SPIRE's version ldflag takes the tag WITHOUT its "v": spire's sqlstore
+# semver-parses it at init, and "v1.14.2" makes every command panic.
+spire_ldflags() { printf -- '-s -w -X github.com/spiffe/spire/pkg/common/version.gittag=%s' "$1"; }
+
+build_spire() {
+  local v n w
+  v=$(strip_v "${1:-$(spire_default_version)}")
+  if cached spire-server "$v" && cached spire-agent "$v"; then
+    log "spire $v: cached"
+    return 0
+  fi
+  w=$WRAP_DIR/spire-$v
+  (cd "$(mktemp -d)" && go mod download "github.com/spiffe/spire@v$v" >/dev/null 2>&1) ||
+    die "the Go module proxy does not serve github.com/spiffe/spire@v$v (see lab/versions.env)"
+  wrapper_build spire "$v" "github.com/spiffe/spire@v$v" "$(spire_ldflags "$v")" \
+    github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent
+  for n in spire-server spire-agent; do
+    check_version "$w/out/$n" "$v" --version
+    install_bin "$n" "$v" "$w/out/$n"
+  done
+}
+
+# --------------------------------------------------------------------- scm --
+build_scm() {
+  local v w
+  v=$(strip_v "${1:-$(scm_default_version)}")
+  if cached spire-controller-manager "$v"; then
+    log "spire-controller-manager $v: cached"
+    return 0
+  fi
+  wrapper_build spire-controller-manager "$v" \
+    "github.com/spiffe/spire-controller-manager@v$v" "-s -w" \
+    github.com/spiffe/spire-controller-manager/cmd
+  w=$WRAP_DIR/spire-controller-manager-$v
+  install_bin spire-controller-manager "$v" "$w/out/cmd"
+}
+
+# -------------------------------------------------------------------- main --
+main() {
+  command -v go >/dev/null || die "go is not installed"
+  mkdir -p "$BIN_DIR" "$WRAP_DIR"
+  local what=${1:-all} start
+  if [[ $what != path && $what != help && $what != -h && $what != --help ]]; then
+    # One build at a time per cache: concurrent runs would share wrapper dirs.
+    exec 9>"$CACHE/.build.lock"
+    if ! flock -n 9; then
+      log "another lab/build.sh is running on $CACHE; waiting for it"
+      flock 9
+    fi
+  fi
+  start=$(date +%s)
+  case $what in
+    all)
+      build_k8s
+      build_etcd
+      build_kwok
+      build_spire
+      build_scm
+      ;;
+    k8s | kubernetes) build_k8s ;;
+    etcd) build_etcd ;;
+    kwok) build_kwok ;;
+    spire) build_spire "${2:-}" ;;
+    scm | spire-controller-manager) build_scm "${2:-}" ;;
+    path)
+      [[ $# -ge 2 ]] || die "usage: $0 path NAME [VERSION]"
+      local v=${3:-}
+      if [[ -z $v ]]; then
+        case $2 in
+          kube-*|kubectl) v=$LAB_KUBERNETES_VERSION ;;
+          etcd) v=$LAB_ETCD_VERSION ;;
+          kwok) v=$LAB_KWOK_VERSION ;;
+          spire-server|spire-agent) v=$(spire_default_version) ;;
+          spire-controller-manager) v=$(scm_default_version) ;;
+          *) die "unknown binary $2" ;;
+        esac
+      fi
+      bin_path "$2" "$(strip_v "$v")"
+      return 0
+      ;;
+    -h | --help | help)
+      sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "$0"
+      return 0
+      ;;
+    *) die "unknown target '$what' (try --help)" ;;
+  esac
+  log "done: $what in $(($(date +%s) - start))s wall; binaries under $BIN_DIR"
+}
+
+main "$@"
