@@ -9,13 +9,13 @@ setup:
 	bash tools/setup.sh
 
 # The one test command: every gate, then the lab scenario.
-test: lint sanity unit lab-test
+test: lint sanity lab-build unit lab-test
 
 lint:
 	$(ACTIVATE) yamllint -s .
 	$(ACTIVATE) ansible-lint
 	$(ACTIVATE) antsibull-changelog lint
-	$(ACTIVATE) python tools/role_docs.py --check
+	$(ACTIVATE) python tools/readme_docs.py --check
 
 sanity:
 	$(ACTIVATE) cd "$$(bash tools/collection-copy.sh)" && ansible-test sanity --venv --python 3.11 --color no
@@ -24,6 +24,10 @@ unit:
 	$(ACTIVATE) python -m pytest tests/unit tests/render -q -p no:cacheprovider
 
 docs:
-	$(ACTIVATE) python tools/role_docs.py
+	$(ACTIVATE) python tools/readme_docs.py
 
 -include lab/Makefile.inc
+
+# The lab scenario: build (cached), lab up, deploy, idempotence, verify (API, RBAC, real SPIRE), lab down.
+lab-test: lab-build
+	$(ACTIVATE) molecule test -s lab

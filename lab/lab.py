@@ -559,8 +559,7 @@ def cmd_up(_args):
     pki = STATE / "pki"
     alive = running()
     if len(alive) == len(COMPONENTS):
-        ok, _unused = probe(f"https://{HOST}:{PORTS['kube-apiserver']}/readyz",
-                      pki)
+        ok = probe(f"https://{HOST}:{PORTS['kube-apiserver']}/readyz", pki)[0]
         if ok:
             say(f"already up (pids {sorted(alive.values())}); "
                 f"kubeconfig: {STATE / 'kubeconfig'}")

@@ -15,7 +15,7 @@ git ls-files -z --cached --others --exclude-standard \
   | tar --null -T - -cf - | tar -xf - -C "$dest"
 # Sibling collections that ours depends on, from the venv's `ansible` package, so sanity's import
 # and validate-modules tests resolve kubernetes.core and community.crypto as a user's install would.
-site=$(python -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')
+site=$("${ARDUR_SPIRE_VENV:-$repo/.venv}/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')
 for dep in kubernetes/core community/crypto; do
   mkdir -p "$root/ansible_collections/${dep%/*}"
   ln -sfn "$site/ansible_collections/$dep" "$root/ansible_collections/$dep"
