@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, Ardur runtime deployment team
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), a licence compatible with
+# the GNU General Public License v3.0 under which ansible-core runs this module.
+"""Run a command inside a pod through the Kubernetes exec API, with kubernetes.core's connection options."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+
+try:
+    from kubernetes.client import CoreV1Api
+    from kubernetes.stream import stream
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError as exc:  # the local transport needs none of this
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = exc
+
+KUBERNETES_AUTH_SPEC = AUTH_ARG_SPEC
+
+_ERROR_CHANNEL = 3
+
+
+def _exit_code(status):
+    """The command's exit code from the exec API's status message (channel 3)."""
+    if not status:
+        return 0
+    status = json.loads(status) if isinstance(status, str) else status
+    if status.get("status") == "Success":
+        return 0
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            return int(cause.get("message", 1))
+    return 1
+
+
+def kubernetes_runner(module, namespace, pod, container):
+    """A `run(argv, stdin) -> (rc, stdout, stderr)` that executes argv in the pod's container.
+
+    The exec API gives no way to close a command's stdin, so callers pass stdin=None.
+    """
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
+    auth = {key: module.params.get(key) for key in AUTH_ARG_SPEC if module.params.get(key) is not None}
+    api = CoreV1Api(get_api_client(**auth).client)
+
+    def run(argv, stdin):
+        if stdin is not None:
+            raise ValueError("the exec transport cannot feed stdin")
+        try:
+            resp = stream(api.connect_get_namespaced_pod_exec, pod, namespace, container=container, command=argv,
+                          stdin=False, stdout=True, stderr=True, tty=False, _preload_content=False)
+        except Exception as exc:  # pylint: disable=broad-except
+            return 1, "", "exec in %s/%s failed: %s" % (namespace, pod, exc)
+        out, err = [], []
+        while resp.is_open():
+            resp.update(timeout=1)
+            if resp.peek_stdout():
+                out.append(resp.read_stdout())
+            if resp.peek_stderr():
+                err.append(resp.read_stderr())
+        return _exit_code(resp.read_channel(_ERROR_CHANNEL)), "".join(out), "".join(err)
+
+    return run
