@@ -3,13 +3,13 @@ SHELL := /bin/bash
 VENV ?= $(CURDIR)/.venv
 ACTIVATE := source $(VENV)/bin/activate &&
 
-.PHONY: setup test lint sanity unit render docs lab-build lab-up lab-down lab-test bench
+.PHONY: setup test lint sanity unit docs lab-test lab-pytest bench
 
 setup:
 	bash tools/setup.sh
 
-# The one test command: every gate, then the lab scenario.
-test: lint sanity lab-build unit lab-test
+# The one test command: every gate, then the lab: the molecule scenario and the live tests.
+test: lint sanity lab-build unit lab-test lab-pytest
 
 lint:
 	$(ACTIVATE) yamllint -s .
@@ -31,3 +31,11 @@ docs:
 # The lab scenario: build (cached), lab up, deploy, idempotence, verify (API, RBAC, real SPIRE), lab down.
 lab-test: lab-build
 	$(ACTIVATE) molecule test -s lab
+
+# Tests against live labs of their own (bad input, interrupted converge, runbooks).
+lab-pytest: lab-build
+	$(ACTIVATE) python -m pytest tests/lab -q -p no:cacheprovider
+
+# Converge timings on a fresh lab of its own: first run, no-change re-run, kubectl floor.
+bench: lab-build
+	$(ACTIVATE) python tools/bench_converge.py --runs 3

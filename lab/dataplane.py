@@ -1222,6 +1222,7 @@ class Verifier:
         self.fetches = fetches
         self.count = 0
         self.failures = 0
+        self.last_error = ""
         self.servers = dp.server_pods()
         self.srt = [PodRuntime(dp.kube, p).locate() for p in self.servers]
         self.agents = dp.agent_pods()
@@ -1273,9 +1274,10 @@ class Verifier:
         return f"spiffe://{self.trust_domain}/spire/agent/k8s_psat/{self.cluster}/{uid}"
 
     def entries(self, index=0):
-        """Entries as listed by server INDEX (None on error)."""
+        """Entries as listed by server INDEX (None on error, kept in last_error for the report)."""
         res = self.server(index, "entry", "show", "-output", "json")
         if res.returncode != 0:
+            self.last_error = f"spire-server-{index}: {(res.stderr or res.stdout).strip()[-300:]}"
             return None
         return json.loads(res.stdout or "{}").get("entries") or []
 
@@ -1517,7 +1519,8 @@ class Verifier:
                    f"entry create through spire-server-2 succeeded {None if wrote is None else round(wrote, 1)}s after the restart")
         self.check(res.returncode == 0 and recovered is not None, "postgres-restart-recovery",
                    f"pg_ctl restart -m fast (rc {res.returncode}); all servers healthy with {before} entries listed by each "
-                   f"after {None if recovered is None else round(recovered, 1)}s (bound 120s; last counts {counts})")
+                   f"after {None if recovered is None else round(recovered, 1)}s (bound 120s; last counts {counts}"
+                   f"{'' if recovered is not None else '; last error ' + self.last_error})")
         failures = self.fetch_round(WORKLOAD_UIDS[0], min(self.fetches, 9))
         self.check(failures == 0, "postgres-restart-fetches", f"{min(self.fetches, 9)} fetches after the restart: {failures} failures")
 
@@ -1540,7 +1543,8 @@ class Verifier:
         self.check(down.returncode == 0 and up.returncode == 0 and recovered is not None, "postgres-outage-recovery",
                    f"PostgreSQL stopped {seconds}s (entry show during the outage: {'error' if during is None else 'answered'}; "
                    f"3 Workload API fetches during it: {failures} failures); after start all servers healthy with {before} entries in "
-                   f"{None if recovered is None else round(recovered, 1)}s (bound 120s)")
+                   f"{None if recovered is None else round(recovered, 1)}s (bound 120s)"
+                   f"{'' if recovered is not None else '; last error ' + self.last_error}")
 
     def check_controller_manager(self):
         """ClusterSPIFFEIDs + sample Pods -> entries (ID, k8s selectors, parent)."""
@@ -1653,6 +1657,18 @@ def port_free(port):
         return sock.connect_ex((HOST, port)) != 0
 
 
+def endpoints(dp, fetches):
+    """Host paths of the running servers' admin sockets and the agents' Workload API sockets,
+    and the binaries, for playbooks and modules run against the lab (transport local)."""
+    view = Verifier(dp, fetches)
+    return {
+        "spire_server": str(view.server_bin),
+        "spire_agent": str(view.agent_bin),
+        "server_sockets": [str(view.sock(i)) for i in range(len(view.servers))],
+        "agent_sockets": {node: str(view.agent_sock(node)) for node in view.agents},
+    }
+
+
 def cmd_status():
     """Print each process; exit 3 when one is down."""
     names = lab_processes()
@@ -1670,7 +1686,7 @@ def cmd_status():
 def main(argv=None):
     """Entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("command", choices=["up", "down", "status", "verify", "_nsexec", "_proxy"])
+    parser.add_argument("command", choices=["up", "down", "status", "verify", "endpoints", "_nsexec", "_proxy"])
     parser.add_argument("rest", nargs="*")
     parser.add_argument("--fetches", type=int, default=int(os.environ.get("ARDUR_SPIRE_LAB_FETCHES", "30")))
     args = parser.parse_args(argv)
@@ -1692,6 +1708,8 @@ def main(argv=None):
             return cmd_status()
         elif args.command == "verify":
             return Verifier(DataPlane(), args.fetches).run()
+        elif args.command == "endpoints":
+            print(json.dumps(endpoints(DataPlane(), args.fetches), indent=2))
     except DataPlaneError as exc:
         print(f"[dataplane] ERROR: {exc}", file=sys.stderr)
         return 1
