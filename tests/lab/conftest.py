@@ -1,0 +1,47 @@
+"""The live lab for tests/lab: a private lab/lab.py + lab/postgres.sh instance for the session.
+
+State dir and ports come from ARDUR_SPIRE_LAB_* (defaults below: never the default lab at
+~/.cache/ardur-spire/lab, apiserver 16443, that molecule uses). Without the lab binaries the
+tests skip with the reason, or fail when ARDUR_SPIRE_REQUIRE_LAB=1.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+SUPPORT = Path(__file__).resolve().parents[1] / "support"
+if str(SUPPORT) not in sys.path:
+    sys.path.insert(0, str(SUPPORT))
+
+from lab_binaries import lab_binary  # noqa: E402  pylint: disable=wrong-import-position
+from lab_instance import LabInstance  # noqa: E402  pylint: disable=wrong-import-position
+
+DEFAULTS = {
+    "ARDUR_SPIRE_LAB_DIR": str(Path.home() / ".cache" / "ardur-spire" / "lab-bench"),
+    "ARDUR_SPIRE_LAB_ETCD_PORT": 22479,
+    "ARDUR_SPIRE_LAB_ETCD_PEER_PORT": 22480,
+    "ARDUR_SPIRE_LAB_APISERVER_PORT": 16543,
+    "ARDUR_SPIRE_LAB_KCM_PORT": 20357,
+    "ARDUR_SPIRE_LAB_SCHEDULER_PORT": 20359,
+    "ARDUR_SPIRE_LAB_KWOK_PORT": 20347,
+    "ARDUR_SPIRE_LAB_PG_PORT": 25532,
+    "ARDUR_SPIRE_LAB_DP_PORT_BASE": 28500,
+}
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl")
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The lab, up for the whole session and torn down at its end."""
+    missing = [name for name in BINARIES if lab_binary(name) is None]  # raises under ARDUR_SPIRE_REQUIRE_LAB=1
+    if missing:
+        pytest.skip("lab binaries not built (%s): run lab/build.sh" % ", ".join(missing))
+    instance = LabInstance(DEFAULTS)
+    if str(instance.dir) == str(Path.home() / ".cache" / "ardur-spire" / "lab"):
+        pytest.fail("tests/lab must not use the default lab dir (molecule's): set ARDUR_SPIRE_LAB_DIR elsewhere")
+    instance.up()
+    try:
+        yield instance
+    finally:
+        instance.down()
