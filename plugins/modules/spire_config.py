@@ -94,7 +94,9 @@ options:
     type: path
   validate_env:
     description:
-      - Environment variables for O(validate_with), for C(${VAR}) references in the configuration.
+      - Values of C(${VAR}) references in the configuration, as C(-expandEnv) will substitute them.
+      - The module's own checks of such values use them (the TLS settings of a C(connection_string) that is a
+        reference), and O(validate_with) runs its program with them.
       - Values are never logged or returned.
     type: dict
     default: {}

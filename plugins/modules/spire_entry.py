@@ -29,6 +29,7 @@ author:
   - Ardur runtime deployment team (@ardur)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ardur.spire.server_transport
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -115,38 +116,6 @@ options:
       - Letters, digits, C(.), C(-) and C(_) only, as SPIRE requires of entry IDs.
     type: str
     default: ardur
-  transport:
-    description:
-      - V(local) runs O(spire_server_path) on this host against O(socket_path).
-      - V(kubernetes) runs it inside O(pod) in O(namespace) through the exec API, with the connection options of
-        kubernetes.core.
-    type: str
-    choices: [local, kubernetes]
-    default: local
-  spire_server_path:
-    description:
-      - Path of the spire-server binary. The default suits O(transport=kubernetes) with the official image; for V(local)
-        give the path, or C(spire-server) to use E(PATH).
-    type: str
-    default: /opt/spire/bin/spire-server
-  socket_path:
-    description: The server's admin (private API) socket.
-    type: path
-    default: /tmp/spire-server/private/api.sock
-  namespace:
-    description: Namespace of the server pod (O(transport=kubernetes)).
-    type: str
-    default: spire-system
-  pod:
-    description: Server pod to run in (O(transport=kubernetes)).
-    type: str
-    default: spire-server-0
-  container:
-    description: Container of O(pod) that holds the server (O(transport=kubernetes)).
-    type: str
-    default: spire-server
-requirements:
-  - kubernetes >= 24.2.0 (only for O(transport=kubernetes))
 notes:
   - Changing an entry's SPIFFE ID, parent ID or selectors makes it another entry; with O(exclusive=true) the old one is
     deleted in the same run.
@@ -212,7 +181,7 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ardur.spire.plugins.module_utils._spire import entries as spire_entries
-from ansible_collections.ardur.spire.plugins.module_utils._spire.exec_transport import kubernetes_runner, KUBERNETES_AUTH_SPEC
+from ansible_collections.ardur.spire.plugins.module_utils._spire.exec_transport import server_runner, SERVER_TRANSPORT_SPEC
 
 ENTRY_SPEC = dict(
     spiffe_id=dict(type="str", required=True),
@@ -236,14 +205,8 @@ def argument_spec():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         exclusive=dict(type="bool", default=False),
         entry_id_prefix=dict(type="str", default="ardur"),
-        transport=dict(type="str", choices=["local", "kubernetes"], default="local"),
-        spire_server_path=dict(type="str", default="/opt/spire/bin/spire-server"),
-        socket_path=dict(type="path", default="/tmp/spire-server/private/api.sock"),
-        namespace=dict(type="str", default="spire-system"),
-        pod=dict(type="str", default="spire-server-0"),
-        container=dict(type="str", default="spire-server"),
     )
-    spec.update(KUBERNETES_AUTH_SPEC)
+    spec.update(SERVER_TRANSPORT_SPEC)
     return spec
 
 
@@ -262,13 +225,9 @@ def run_module(module):
     except spire_entries.EntryError as exc:
         module.fail_json(msg=str(exc))
 
-    local = params["transport"] == "local"
-    if local:
-        def run(argv, stdin):
-            return module.run_command(argv, data=stdin, binary_data=True)
-    else:
-        run = kubernetes_runner(module, params["namespace"], params["pod"], params["container"])
-    client = spire_entries.EntryClient(run, params["spire_server_path"], params["socket_path"], batch_stdin=local)
+    # The exec API cannot close a command's stdin: batches through stdin only on this host.
+    client = spire_entries.EntryClient(server_runner(module), params["spire_server_path"], params["socket_path"],
+                                       batch_stdin=params["transport"] == "local")
 
     try:
         current = client.list()

@@ -25,6 +25,7 @@ author:
   - Ardur runtime deployment team (@ardur)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ardur.spire.server_transport
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -47,38 +48,6 @@ options:
       - Also return each entry's ID, SPIFFE ID and parent ID in RV(entries.items).
     type: bool
     default: false
-  transport:
-    description:
-      - V(local) runs O(spire_server_path) on this host against O(socket_path).
-      - V(kubernetes) runs it inside O(pod) in O(namespace) through the exec API, with the connection options of
-        kubernetes.core.
-    type: str
-    choices: [local, kubernetes]
-    default: local
-  spire_server_path:
-    description:
-      - Path of the spire-server binary. The default suits O(transport=kubernetes) with the official image; for V(local)
-        give the path, or C(spire-server) to use E(PATH).
-    type: str
-    default: /opt/spire/bin/spire-server
-  socket_path:
-    description: The server's admin (private API) socket.
-    type: path
-    default: /tmp/spire-server/private/api.sock
-  namespace:
-    description: Namespace of the server pod (O(transport=kubernetes)).
-    type: str
-    default: spire-system
-  pod:
-    description: Server pod to run in (O(transport=kubernetes)).
-    type: str
-    default: spire-server-0
-  container:
-    description: Container of O(pod) that holds the server (O(transport=kubernetes)).
-    type: str
-    default: spire-server
-requirements:
-  - kubernetes >= 24.2.0 (only for O(transport=kubernetes))
 notes:
   - The servers of one deployment share a datastore, so agents and entries are the same from every replica; health,
     bundle cache and X.509 authorities are per server.
@@ -188,32 +157,21 @@ errors:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ardur.spire.plugins.module_utils._spire.server_info import ServerInfo
-from ansible_collections.ardur.spire.plugins.module_utils._spire.exec_transport import kubernetes_runner, KUBERNETES_AUTH_SPEC
+from ansible_collections.ardur.spire.plugins.module_utils._spire.exec_transport import server_runner, SERVER_TRANSPORT_SPEC
 
 
 def argument_spec():
     spec = dict(
         entry_id_prefixes=dict(type="list", elements="str", default=[]),
         entry_details=dict(type="bool", default=False),
-        transport=dict(type="str", choices=["local", "kubernetes"], default="local"),
-        spire_server_path=dict(type="str", default="/opt/spire/bin/spire-server"),
-        socket_path=dict(type="path", default="/tmp/spire-server/private/api.sock"),
-        namespace=dict(type="str", default="spire-system"),
-        pod=dict(type="str", default="spire-server-0"),
-        container=dict(type="str", default="spire-server"),
     )
-    spec.update(KUBERNETES_AUTH_SPEC)
+    spec.update(SERVER_TRANSPORT_SPEC)
     return spec
 
 
 def run_module(module):
     params = module.params
-    if params["transport"] == "local":
-        def run(argv, stdin):
-            return module.run_command(argv, data=stdin)
-    else:
-        run = kubernetes_runner(module, params["namespace"], params["pod"], params["container"])
-    info = ServerInfo(run, params["spire_server_path"], params["socket_path"])
+    info = ServerInfo(server_runner(module), params["spire_server_path"], params["socket_path"])
     result = info.gather(params["entry_id_prefixes"], params["entry_details"])
     module.exit_json(changed=False, **result)
 

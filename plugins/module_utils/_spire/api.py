@@ -85,8 +85,12 @@ def normalize(component, data, report, server_replicas=1):
     return norm
 
 
-def analyze(component, config=None, text=None, server_replicas=1, strict=True):
-    """Parse, check, normalize and render a SPIRE configuration."""
+def analyze(component, config=None, text=None, server_replicas=1, strict=True, environ=None):
+    """Parse, check, normalize and render a SPIRE configuration.
+
+    environ: values of ${VAR} references, when known; checks of such values use them, and they are
+    treated as secrets (masked in every message).
+    """
     if component not in COMPONENTS:
         raise ValueError('component must be server or agent')
     result = Analysis()
@@ -95,13 +99,13 @@ def analyze(component, config=None, text=None, server_replicas=1, strict=True):
     except hcl.HCLError as exc:
         result.errors.append('parse error: %s' % exc)
         return result
-    report = Report(strict=strict, positions=positions)
+    report = Report(strict=strict, positions=positions, environ=environ)
     if not isinstance(server_replicas, int) or server_replicas < 1:
         report.error(('server_replicas',), 'must be an integer >= 1')
         server_replicas = 1
     norm = normalize(component, data, report, server_replicas)
     result.config = norm
-    result.secrets = find_secrets(norm)
+    result.secrets = find_secrets(norm) + [v for v in (environ or {}).values() if isinstance(v, str) and v]
     result.masked_config = mask(norm)
     try:
         order = S.SECTIONS[component]

@@ -2,7 +2,8 @@
 # Copyright (c) 2026, Ardur runtime deployment team
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), a licence compatible with
 # the GNU General Public License v3.0 under which ansible-core runs this module.
-"""Run a command inside a pod through the Kubernetes exec API, with kubernetes.core's connection options."""
+"""How modules reach one SPIRE server: its admin socket on this host, or an exec into a server pod
+through the Kubernetes exec API with kubernetes.core's connection options."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -23,7 +24,16 @@ except ImportError as exc:  # the local transport needs none of this
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = exc
 
-KUBERNETES_AUTH_SPEC = AUTH_ARG_SPEC
+# Options of the ardur.spire.server_transport doc fragment, plus kubernetes.core's connection options.
+SERVER_TRANSPORT_SPEC = dict(
+    transport=dict(type="str", choices=["local", "kubernetes"], default="local"),
+    spire_server_path=dict(type="str", default="/opt/spire/bin/spire-server"),
+    socket_path=dict(type="path", default="/tmp/spire-server/private/api.sock"),
+    namespace=dict(type="str", default="spire-system"),
+    pod=dict(type="str", default="spire-server-0"),
+    container=dict(type="str", default="spire-server"),
+)
+SERVER_TRANSPORT_SPEC.update(AUTH_ARG_SPEC)
 
 _ERROR_CHANNEL = 3
 
@@ -69,3 +79,13 @@ def kubernetes_runner(module, namespace, pod, container):
         return _exit_code(resp.read_channel(_ERROR_CHANNEL)), "".join(out), "".join(err)
 
     return run
+
+
+def server_runner(module):
+    """The `run(argv, stdin) -> (rc, stdout, stderr)` the module's O(transport) asks for."""
+    params = module.params
+    if params["transport"] == "local":
+        def run(argv, stdin):
+            return module.run_command(argv, data=stdin, binary_data=True)
+        return run
+    return kubernetes_runner(module, params["namespace"], params["pod"], params["container"])

@@ -130,7 +130,8 @@ def run_module(module):
     if params['src'] is not None:
         text = _read(module, params['src'])
     analysis = api.analyze(component, config=params['config'], text=text,
-                           server_replicas=params['server_replicas'], strict=params['strict'])
+                           server_replicas=params['server_replicas'], strict=params['strict'],
+                           environ=params['validate_env'])
     # Literal secrets found in the input are masked by Ansible everywhere in the
     # result, the echoed module arguments (invocation) included.
     module.no_log_values.update(analysis.secrets)

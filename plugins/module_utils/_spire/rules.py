@@ -279,6 +279,12 @@ def _check_datastore(config, report, server_replicas):
 
 
 def _check_dsn(dsn, dbtype, path, report):
+    names = env.references(dsn)
+    if env.only_references(dsn) and names and all(n in report.environ for n in names):
+        # The caller gave the value -expandEnv will substitute: check its TLS settings. Its password
+        # comes from the environment, which is what the literal-password rule asks for.
+        _check_dsn_tls(env.expand(dsn, lambda name: report.environ[name]), dbtype, path, report)
+        return
     if env.only_references(dsn):
         report.warn(path, 'is only an environment reference (%s): its password and TLS settings cannot be checked here; '
                           'make sure it sets sslmode=verify-full (or verify-ca) and reads the password from a secret'
@@ -292,6 +298,10 @@ def _check_dsn(dsn, dbtype, path, report):
         report.error(path, 'must not set a password with aws_postgres: IAM authentication provides it (SPIRE, at connect)')
     elif span and not env.only_references(dsn[span[0]:span[1]]):
         report.policy(path, 'contains a literal password: reference it as ${VAR} and run SPIRE with -expandEnv')
+    _check_dsn_tls(dsn, dbtype, path, report)
+
+
+def _check_dsn_tls(dsn, dbtype, path, report):
     if dbtype not in ('postgres', 'aws_postgres'):
         return
     params, opaque, _form = parse_postgres_dsn(dsn)

@@ -39,9 +39,11 @@ MASK = '********'
 class Report(object):
     """Collects errors and warnings with their key paths."""
 
-    def __init__(self, strict=True, positions=None):
+    def __init__(self, strict=True, positions=None, environ=None):
         self.strict = strict
         self.positions = positions or {}
+        # Values of ${VAR} references, where the caller knows them (secrets: never printed).
+        self.environ = environ or {}
         self.errors = []
         self.warnings = []
 

@@ -396,3 +396,29 @@ def test_mapping_with_spire_coercions_round_trips():
     assert first.config["telemetry"]["DogStatsd"] == [{"address": "localhost:8125"}]
     second = api.analyze("server", text=first.rendered, server_replicas=3)
     assert second.config == first.config and second.warnings == []
+
+
+def test_dsn_reference_is_checked_with_the_value_the_caller_knows():
+    """A ${VAR} DSN is checked when its value is given, and the value never reaches a message."""
+    text = '''
+server {
+  trust_domain = "ardur.internal"
+  data_dir = "/run/spire/data"
+}
+plugins {
+  DataStore "sql" { plugin_data { database_type = "postgres" connection_string = "${DSN}" } }
+  KeyManager "disk" { plugin_data { keys_path = "/run/spire/data/keys.json" } }
+  NodeAttestor "join_token" { plugin_data {} }
+}
+'''
+    weak = "postgresql://spire:s3cret-pw@db:5432/spire?sslmode=require"
+    strong = "postgresql://spire:s3cret-pw@db:5432/spire?sslmode=verify-full&sslrootcert=/ca.crt"
+    unknown = api.analyze('server', text=text)
+    assert not unknown.errors
+    assert any('is only an environment reference' in w for w in unknown.warnings)
+    checked = api.analyze('server', text=text, environ={'DSN': weak})
+    assert any('sslmode=require does not verify' in e for e in checked.errors)
+    assert not any('s3cret-pw' in m for m in checked.errors + checked.warnings)
+    good = api.analyze('server', text=text, environ={'DSN': strong})
+    assert not good.errors
+    assert not any('environment reference' in w for w in good.warnings)
