@@ -22,7 +22,7 @@ description:
     never those of spire-controller-manager or of people.
   - Talks to a server through its admin socket on this host (O(transport=local)), or runs the same command inside a
     spire-server pod through the Kubernetes exec API (O(transport=kubernetes)).
-  - This is the imperative registration path. Prefer C(ClusterSPIFFEID) objects (role M(ardur.spire.registrations)) for
+  - This is the imperative registration path. Prefer C(ClusterSPIFFEID) objects (role C(ardur.spire.registrations)) for
     Kubernetes workloads; use this module for node-level, non-Kubernetes or bootstrap entries. When both are used, set the
     controller manager's C(entryIDPrefix) so neither removes the other's entries.
 author:
