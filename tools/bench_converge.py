@@ -24,19 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
-from lab_instance import LabInstance, recap  # noqa: E402  pylint: disable=wrong-import-position
+from lab_instance import LabInstance, private_lab, recap  # noqa: E402  pylint: disable=wrong-import-position
 
-DEFAULTS = {
-    "ARDUR_SPIRE_LAB_DIR": str(Path.home() / ".cache" / "ardur-spire" / "lab-bench-tool"),
-    "ARDUR_SPIRE_LAB_ETCD_PORT": 22779,
-    "ARDUR_SPIRE_LAB_ETCD_PEER_PORT": 22780,
-    "ARDUR_SPIRE_LAB_APISERVER_PORT": 16843,
-    "ARDUR_SPIRE_LAB_KCM_PORT": 20657,
-    "ARDUR_SPIRE_LAB_SCHEDULER_PORT": 20659,
-    "ARDUR_SPIRE_LAB_KWOK_PORT": 20647,
-    "ARDUR_SPIRE_LAB_PG_PORT": 25832,
-    "ARDUR_SPIRE_LAB_DP_PORT_BASE": 28800,
-}
+DEFAULTS = private_lab("lab-bench-tool", 4)
 # The generated upstream CA of a render can never equal the cluster's (a new key each time).
 EXCLUDED = {"upstream_ca.yaml": "the upstream CA Secret: render generates a new CA, the cluster keeps its own"}
 

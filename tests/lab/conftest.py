@@ -15,19 +15,9 @@ if str(SUPPORT) not in sys.path:
     sys.path.insert(0, str(SUPPORT))
 
 from lab_binaries import lab_binary  # noqa: E402  pylint: disable=wrong-import-position
-from lab_instance import LabInstance  # noqa: E402  pylint: disable=wrong-import-position
+from lab_instance import LabInstance, private_lab  # noqa: E402  pylint: disable=wrong-import-position
 
-DEFAULTS = {
-    "ARDUR_SPIRE_LAB_DIR": str(Path.home() / ".cache" / "ardur-spire" / "lab-bench"),
-    "ARDUR_SPIRE_LAB_ETCD_PORT": 22479,
-    "ARDUR_SPIRE_LAB_ETCD_PEER_PORT": 22480,
-    "ARDUR_SPIRE_LAB_APISERVER_PORT": 16543,
-    "ARDUR_SPIRE_LAB_KCM_PORT": 20357,
-    "ARDUR_SPIRE_LAB_SCHEDULER_PORT": 20359,
-    "ARDUR_SPIRE_LAB_KWOK_PORT": 20347,
-    "ARDUR_SPIRE_LAB_PG_PORT": 25532,
-    "ARDUR_SPIRE_LAB_DP_PORT_BASE": 28500,
-}
+DEFAULTS = private_lab("lab-bench", 1)
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl")
 
 

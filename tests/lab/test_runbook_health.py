@@ -25,20 +25,11 @@ from pathlib import Path
 import pytest
 
 from lab_binaries import lab_binary  # tests/conftest.py puts tests/support on sys.path
+from lab_instance import private_lab
 
 REPO = Path(__file__).resolve().parents[2]
 
-LAB_ENV_DEFAULTS = {
-    "ARDUR_SPIRE_LAB_DIR": str(Path.home() / ".cache" / "ardur-spire" / "lab-health"),
-    "ARDUR_SPIRE_LAB_ETCD_PORT": "22579",
-    "ARDUR_SPIRE_LAB_ETCD_PEER_PORT": "22580",
-    "ARDUR_SPIRE_LAB_APISERVER_PORT": "16643",
-    "ARDUR_SPIRE_LAB_KCM_PORT": "20457",
-    "ARDUR_SPIRE_LAB_SCHEDULER_PORT": "20459",
-    "ARDUR_SPIRE_LAB_KWOK_PORT": "20447",
-    "ARDUR_SPIRE_LAB_PG_PORT": "25632",
-    "ARDUR_SPIRE_LAB_DP_PORT_BASE": "29500",
-}
+LAB_ENV_DEFAULTS = private_lab("lab-health", 2)
 BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok",
             "spire-server", "spire-agent", "spire-controller-manager")
 SERVERS = 3

@@ -22,19 +22,9 @@ from pathlib import Path
 import pytest
 
 from lab_binaries import lab_binary  # tests/conftest.py puts tests/support on sys.path
-from lab_instance import LabInstance, recap
+from lab_instance import LabInstance, private_lab, recap
 
-LAB_DEFAULTS = {
-    "ARDUR_SPIRE_LAB_DIR": str(Path.home() / ".cache" / "ardur-spire" / "lab-uninstall"),
-    "ARDUR_SPIRE_LAB_ETCD_PORT": 22879,
-    "ARDUR_SPIRE_LAB_ETCD_PEER_PORT": 22880,
-    "ARDUR_SPIRE_LAB_APISERVER_PORT": 16943,
-    "ARDUR_SPIRE_LAB_KCM_PORT": 20757,
-    "ARDUR_SPIRE_LAB_SCHEDULER_PORT": 20759,
-    "ARDUR_SPIRE_LAB_KWOK_PORT": 20747,
-    "ARDUR_SPIRE_LAB_PG_PORT": 25932,
-    "ARDUR_SPIRE_LAB_DP_PORT_BASE": 29800,
-}
+LAB_DEFAULTS = private_lab("lab-uninstall", 5)
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl")
 NAMESPACE = "spire-system"
 SAMPLES_NAMESPACE = "ardur-agents"

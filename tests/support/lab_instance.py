@@ -16,10 +16,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "lab"
 
-# (environment variable, default offset from the caller's base) - every port lab.py reads.
-PORT_VARS = ("ARDUR_SPIRE_LAB_ETCD_PORT", "ARDUR_SPIRE_LAB_ETCD_PEER_PORT", "ARDUR_SPIRE_LAB_APISERVER_PORT",
-             "ARDUR_SPIRE_LAB_KCM_PORT", "ARDUR_SPIRE_LAB_SCHEDULER_PORT", "ARDUR_SPIRE_LAB_KWOK_PORT",
-             "ARDUR_SPIRE_LAB_PG_PORT", "ARDUR_SPIRE_LAB_DP_PORT_BASE")
+# Every port the lab scripts read, with the default lab's value (lab/lab.py, lab/postgres.sh,
+# lab/dataplane.py); a private lab in slot N shifts them so no two labs share a port.
+DEFAULT_PORTS = {
+    "ARDUR_SPIRE_LAB_ETCD_PORT": 22379, "ARDUR_SPIRE_LAB_ETCD_PEER_PORT": 22380,
+    "ARDUR_SPIRE_LAB_APISERVER_PORT": 16443, "ARDUR_SPIRE_LAB_KCM_PORT": 20257,
+    "ARDUR_SPIRE_LAB_SCHEDULER_PORT": 20259, "ARDUR_SPIRE_LAB_KWOK_PORT": 20247,
+    "ARDUR_SPIRE_LAB_PG_PORT": 25432,
+}
+DP_PORT_BASE = 28000  # the data plane uses BASE+81 .. BASE+179
+
+
+def private_lab(name, slot):
+    """Defaults for a private lab: state dir ~/.cache/ardur-spire/NAME, ports of slot SLOT (1, 2, ...)."""
+    defaults = {key: str(port + 100 * slot) for key, port in DEFAULT_PORTS.items()}
+    defaults["ARDUR_SPIRE_LAB_DP_PORT_BASE"] = str(DP_PORT_BASE + 200 * slot)
+    defaults["ARDUR_SPIRE_LAB_DIR"] = str(Path.home() / ".cache" / "ardur-spire" / name)
+    return defaults
+
 
 RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
