@@ -2,7 +2,8 @@
 # Build and cache the binaries used by the ardur.spire lab and its tests.
 #
 # Usage:
-#   lab/build.sh                 build everything (k8s etcd kwok spire scm)
+#   lab/build.sh                 build everything (k8s etcd kwok spire scm, and
+#                                the previous SPIRE and scm for the upgrade runbook)
 #   lab/build.sh k8s             kube-apiserver, kube-controller-manager,
 #                                kube-scheduler, kubectl + OpenAPI v2 spec
 #   lab/build.sh etcd | kwok
@@ -290,7 +291,9 @@ main() {
       build_etcd
       build_kwok
       build_spire
+      build_spire "$LAB_SPIRE_PREVIOUS_VERSION"
       build_scm
+      build_scm "$LAB_SCM_PREVIOUS_VERSION"
       ;;
     k8s | kubernetes) build_k8s ;;
     etcd) build_etcd ;;

@@ -3,7 +3,8 @@
 
 Usage (as root, from the collection root, with the venv's python):
 
-    .venv/bin/python lab/dataplane.py up|down|status|verify
+    .venv/bin/python lab/dataplane.py up|down|status|verify|endpoints
+    .venv/bin/python lab/dataplane.py watch --out counts.json [--interval 1]
 
 The lab control plane (lab/lab.py) has real API objects but no kubelet: kwok marks the
 SPIRE pods Running without running anything. This script plays the kubelet for those
@@ -24,6 +25,13 @@ pods, on this host, from the objects as they are in the API server:
   dial 127.0.0.1:<proxy port>, which round-robins over the healthy servers.
 * spire-controller-manager runs from the server Pod's sidecar container spec, with
   ENABLE_WEBHOOKS=false (no pod network reaches a webhook here).
+* After `up`, a lab kubelet process (LabKubelet) follows the API so that runbooks work on
+  the real processes: a process whose Pod is deleted or replaced is stopped and started
+  from the new Pod (binary by image tag), and ConfigMap/Secret volumes are re-published
+  with the kubelet's atomic ..data swap when their objects change. Crashed or killed
+  processes are not restarted (tests kill them on purpose); `up` starts them.
+* `watch` counts Workload API fetches (and chain verifications) on every node until
+  SIGTERM: the zero-failure evidence of the runbook tests.
 
 PostgreSQL comes from lab/postgres.sh; the collection's deploy is run before `up`.
 State, logs and pid files: $ARDUR_SPIRE_LAB_DIR/dataplane (logs/, run/, pods/).
@@ -461,13 +469,26 @@ def collection_namespace():
 def binary_for(image):
     """Cached lab binary for a container image, as lab/build.sh lays it out.
 
-    SPIRE runs at the lab's LAB_SPIRE_VERSION whatever the image tag says: the Go module proxy
-    does not serve the collection's pinned 1.14.2 (lab/versions.env says why 1.14.5 stands in).
+    The image tag picks the version: the exact version when lab/build.sh built it, else the
+    lab's default build of the same minor. So SPIRE images tagged 1.14.x run the lab's
+    LAB_SPIRE_VERSION (the Go module proxy does not serve the collection's pinned 1.14.2;
+    lab/versions.env says why 1.14.5 stands in) and 1.13.x runs LAB_SPIRE_PREVIOUS_VERSION.
     """
-    name = image.rsplit("/", 1)[-1].split("@")[0].partition(":")[0]
+    name, _unused, tag = image.rsplit("/", 1)[-1].split("@")[0].partition(":")
     if name not in {"spire-server", "spire-agent", "spire-controller-manager"}:
         raise DataPlaneError(f"no lab binary for image {image}")
-    path = Path(run([str(LAB_SRC / "build.sh"), "path", name], check=True).stdout.strip())
+    build = str(LAB_SRC / "build.sh")
+    default = Path(run([build, "path", name], check=True).stdout.strip())
+    path = default
+    version = tag.lstrip("v")
+    if version:
+        exact = Path(run([build, "path", name, version], check=True).stdout.strip())
+        default_version = default.parent.name[len(name) + 1:]
+        if os.access(exact, os.X_OK):
+            path = exact
+        elif version.split(".")[:2] != default_version.split(".")[:2]:
+            raise DataPlaneError(f"no lab binary for image {image}: build it with lab/build.sh "
+                                 f"{'scm' if name == 'spire-controller-manager' else 'spire'} {version}")
     if not os.access(path, os.X_OK):
         raise DataPlaneError(f"{path} missing: run lab/build.sh")
     return path
@@ -716,18 +737,64 @@ def container_by_image(pod, image_name):
     return None
 
 
-def write_files(dst, data, items=None, mode=0o644):
-    """Files of a ConfigMap/Secret volume (bytes or str values)."""
-    dst.mkdir(parents=True, exist_ok=True)
+def volume_files(data, items=None, mode=0o644):
+    """{relative path: (bytes, mode)} of a ConfigMap/Secret volume (bytes or str values)."""
     wanted = [(i["key"], i["path"]) for i in items] if items else [(k, k) for k in data]
-    for key, rel in wanted:
-        if key not in data:
-            continue
+    return {rel: (data[key] if isinstance(data[key], bytes) else data[key].encode(), mode)
+            for key, rel in wanted if key in data}
+
+
+def write_files(dst, data, items=None, mode=0o644):
+    """Files of a projected volume, written in place."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for rel, (val, fmode) in volume_files(data, items, mode).items():
         path = dst / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        val = data[key]
-        path.write_bytes(val if isinstance(val, bytes) else val.encode())
+        path.write_bytes(val)
+        path.chmod(fmode)
+
+
+def published_files(dst):
+    """{relative path: bytes} currently visible through DST/..data (empty when none)."""
+    data = dst / "..data"
+    if not data.is_dir():
+        return {}
+    return {str(p.relative_to(data)): p.read_bytes() for p in data.rglob("*") if p.is_file()}
+
+
+def publish_files(dst, files):
+    """Lay out FILES in DST as the kubelet does for ConfigMap/Secret volumes: a new timestamped
+    dir, the ..data link swapped to it atomically (rename), one link per top-level name, so a
+    running process sees the old or the new set of files, never a mix."""
+    dst.mkdir(parents=True, exist_ok=True)
+    stamp = dst / f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.monotonic_ns()}"
+    stamp.mkdir()
+    for rel, (val, mode) in files.items():
+        path = stamp / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(val)
         path.chmod(mode)
+    tmp = dst / "..data_tmp"
+    tmp.unlink(missing_ok=True)
+    os.symlink(stamp.name, tmp)
+    os.replace(tmp, dst / "..data")
+    tops = {Path(rel).parts[0] for rel in files}
+    for top in tops:
+        link = dst / top
+        if not link.is_symlink():
+            if link.is_dir():
+                shutil.rmtree(link)
+            elif link.exists():
+                link.unlink()
+            os.symlink(f"..data/{top}", link)
+    for child in dst.iterdir():
+        if child.name.startswith("..") and child.name not in ("..data", stamp.name):
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        elif child.is_symlink() and not child.name.startswith("..") and child.name not in tops:
+            child.unlink()
 
 
 class PodRuntime:
@@ -772,6 +839,49 @@ class PodRuntime:
                         write_files(dst, {"v": self.field(item["fieldRef"]["fieldPath"])},
                                     [{"key": "v", "path": item["path"]}])
 
+    def source_files(self, vol, cache=None):
+        """Files of a ConfigMap or Secret volume as the API has them now (CACHE: objects read this round)."""
+        kind, name = ("configMap", vol["configMap"]["name"]) if "configMap" in vol else ("secret", vol["secret"]["secretName"])
+        spec = vol[kind]
+        key = (kind, name)
+        if cache is None or key not in cache:
+            read = self.kube.configmap if kind == "configMap" else self.kube.secret
+            data = read(name, optional=spec.get("optional", False)) or {}
+            if cache is not None:
+                cache[key] = data
+        else:
+            data = cache[key]
+        return volume_files(data, spec.get("items"), spec.get("defaultMode", 0o644))
+
+    def refresh(self, containers, cache=None):
+        """Re-publish ConfigMap/Secret volumes whose API content changed (as the kubelet's sync
+        does), except those holding a config the lab rewrote; names of the volumes refreshed."""
+        rewritten = set((self.root / "rewritten-volumes").read_text(encoding="utf-8").split()) \
+            if (self.root / "rewritten-volumes").exists() else set()
+        changed = []
+        for vol in self.pod["spec"].get("volumes", []):
+            if not ("configMap" in vol or "secret" in vol) or vol["name"] in rewritten:
+                continue
+            dst = self.root / "volumes" / vol["name"]
+            files = self.source_files(vol, cache)
+            if {rel: val for rel, (val, _mode) in files.items()} != published_files(dst):
+                publish_files(dst, files)
+                self.vols[vol["name"]] = dst
+                changed.append(vol["name"])
+        if changed:
+            for container in containers:
+                self.apply_fs_group(container)
+        return changed
+
+    def mark_rewritten(self, container, inpod):
+        """Remember the volume holding IN-POD path of CONTAINER: the lab rewrote a file in it."""
+        best = max((m for m in container.get("volumeMounts", [])
+                    if inpod == m["mountPath"] or inpod.startswith(m["mountPath"].rstrip("/") + "/")),
+                   key=lambda m: len(m["mountPath"]), default=None)
+        if best is not None:
+            with open(self.root / "rewritten-volumes", "a", encoding="utf-8") as out:
+                out.write(best["name"] + "\n")
+
     def locate(self):
         """Host dirs of the Pod's volumes, without writing anything (for verify)."""
         for vol in self.pod["spec"].get("volumes", []):
@@ -785,19 +895,16 @@ class PodRuntime:
 
     def materialise(self, only=None):
         """Lay out the Pod's volumes (those named in ONLY, or all) from the API."""
+        if only is None:
+            (self.root / "rewritten-volumes").unlink(missing_ok=True)
         for vol in self.pod["spec"].get("volumes", []):
             name = vol["name"]
             if only is not None and name not in only:
                 continue
             dst = self.root / "volumes" / name
-            if "configMap" in vol:
+            if "configMap" in vol or "secret" in vol:
                 shutil.rmtree(dst, ignore_errors=True)
-                data = self.kube.configmap(vol["configMap"]["name"], optional=vol["configMap"].get("optional", False))
-                write_files(dst, data or {}, vol["configMap"].get("items"), vol["configMap"].get("defaultMode", 0o644))
-            elif "secret" in vol:
-                shutil.rmtree(dst, ignore_errors=True)
-                data = self.kube.secret(vol["secret"]["secretName"], optional=vol["secret"].get("optional", False))
-                write_files(dst, data or {}, vol["secret"].get("items"), vol["secret"].get("defaultMode", 0o644))
+                publish_files(dst, self.source_files(vol))
             elif "projected" in vol:
                 shutil.rmtree(dst, ignore_errors=True)
                 self.projected(dst, vol["projected"].get("sources", []))
@@ -928,7 +1035,10 @@ class PodRuntime:
         mounts.append((str(binary), image_path, True))
         mounts.sort(key=lambda m: len(Path(m[1]).parts))
         self.apply_fs_group(container)
-        return spawn_in_namespace(proc_name, mounts, argv, env, workdir, self.user(container))
+        pid = spawn_in_namespace(proc_name, mounts, argv, env, workdir, self.user(container))
+        # the lab kubelet restarts PROC_NAME when this Pod is replaced (another UID)
+        (DP / "run" / f"{proc_name}.pod").write_text(self.pod["metadata"]["uid"] + "\n", encoding="utf-8")
+        return pid
 
 
 def flag_value(args, names):
@@ -1019,7 +1129,8 @@ class DataPlane:
         runtime = PodRuntime(self.kube, pod)
         runtime.materialise()
         cont = self.server_container(pod)
-        _unused, host = self.config_path(runtime, cont)
+        inpod, host = self.config_path(runtime, cont)
+        runtime.mark_rewritten(cont, inpod)
         original = host.read_text(encoding="utf-8")
         orig_copy = runtime.root / "original" / "server.conf"
         orig_copy.parent.mkdir(parents=True, exist_ok=True)
@@ -1078,7 +1189,8 @@ class DataPlane:
         cont = container_by_image(pod, "spire-agent")
         if cont is None:
             raise DataPlaneError(f"{runtime.name}: no spire-agent container")
-        _unused, host = self.config_path(runtime, cont)
+        inpod, host = self.config_path(runtime, cont)
+        runtime.mark_rewritten(cont, inpod)
         original = host.read_text(encoding="utf-8")
         orig_copy = runtime.root / "original" / "agent.conf"
         orig_copy.parent.mkdir(parents=True, exist_ok=True)
@@ -1117,7 +1229,8 @@ class DataPlane:
             raise DataPlaneError(f"{runtime.name}: no spire-controller-manager container")
         runtime.materialise(only={m["name"] for m in cont.get("volumeMounts", [])} - {
             m["name"] for m in self.server_container(pod).get("volumeMounts", [])})
-        _unused, host = self.config_path(runtime, cont)
+        inpod, host = self.config_path(runtime, cont)
+        runtime.mark_rewritten(cont, inpod)
         original = host.read_text(encoding="utf-8")
         text, changes = map_scm_conf(original, index)
         host.write_text(text, encoding="utf-8")
@@ -1152,6 +1265,9 @@ class DataPlane:
         if not read_pid("spire-controller-manager-0"):
             self.start_scm(0, servers[0])
             say("spire-controller-manager started beside spire-server-0 (webhooks off)")
+        if not read_pid("kubelet"):
+            spawn("kubelet", [sys.executable, str(Path(__file__).resolve()), "_kubelet"], dict(os.environ))
+            say("lab kubelet started: follows Pod replacements and Secret/ConfigMap changes")
         lines = [f"{conf}: {change}" for conf, changes in LAB_CHANGES.items() for change in changes]
         (DP / "LAB_CHANGES.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         say(f"data plane up in {time.monotonic() - t_all:.1f}s; logs in {DP / 'logs'}; "
@@ -1623,6 +1739,196 @@ class Verifier:
         return 1 if self.failures else 0
 
 
+# ----------------------------------------------------------------------- lab kubelet --
+
+def recorded_uid(proc):
+    """UID of the Pod lab process PROC was started from (None: never started)."""
+    try:
+        return (DP / "run" / f"{proc}.pod").read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def managed_processes():
+    """Processes `up` (or this kubelet) started from a Pod, running or not."""
+    run_dir = DP / "run"
+    return sorted(p.stem for p in run_dir.glob("*.pod")) if run_dir.exists() else []
+
+
+def live(pod):
+    """POD when it is scheduled and not terminating, else None."""
+    if pod and pod["spec"].get("nodeName") and not pod["metadata"].get("deletionTimestamp"):
+        return pod
+    return None
+
+
+class LabKubelet:
+    """The kubelet's part for Pods that change after `up`, so runbooks act on the API and the
+    real processes follow: a process whose Pod was deleted or replaced (another UID) is stopped
+    and started again from the new Pod (volumes, env from Secrets, binary of the image tag);
+    ConfigMap/Secret volumes of running Pods are re-published when the API content changes
+    (atomic ..data swap). Processes that crashed or were killed are left alone: the tests kill
+    them on purpose; `dataplane.py up` starts them again."""
+
+    def __init__(self):
+        self.dp = DataPlane()
+
+    def desired(self):
+        """[(process, live Pod or None, starter, containers)] for every process `up` started."""
+        dp = self.dp
+        dp.sts = dp.kube.raw(dp.kube.apps.read_namespaced_stateful_set, "spire-server", dp.namespace, optional=True)
+        dp.ds = dp.kube.raw(dp.kube.apps.read_namespaced_daemon_set, "spire-agent", dp.namespace, optional=True)
+        servers = {p["metadata"]["name"]: p for p in dp.kube.pods(dp.kube.selector_of(dp.sts))} if dp.sts else {}
+        agents = {}
+        for pod in dp.kube.pods(dp.kube.selector_of(dp.ds)) if dp.ds else []:
+            if live(pod):
+                agents[pod["spec"]["nodeName"]] = pod
+        out = []
+        for proc in managed_processes():
+            if proc.startswith("spire-server-"):
+                index = int(proc.rsplit("-", 1)[1])
+                pod = live(servers.get(f"spire-server-{index}"))
+                conts = [dp.server_container(pod)] if pod else []
+                if pod and index == 0 and read_pid("spire-controller-manager-0"):
+                    conts.append(container_by_image(pod, "spire-controller-manager"))
+                out.append((proc, pod, lambda p, i=index: dp.start_server(i, p), conts))
+        for proc in managed_processes():
+            if proc.startswith("spire-controller-manager-"):
+                pod = live(servers.get("spire-server-0"))
+                out.append((proc, pod, lambda p: dp.start_scm(0, p), []))
+            elif proc.startswith("spire-agent-"):
+                node = proc[len("spire-agent-"):]
+                pod = agents.get(node)
+                index = sorted(set(agents) | {node}).index(node)
+                conts = [container_by_image(pod, "spire-agent")] if pod else []
+                out.append((proc, pod, lambda p, i=index, n=node: dp.start_agent(i, n, p), conts))
+        return out
+
+    def sync(self):
+        """One pass: stop what lost its Pod, start from the new Pods, refresh volumes."""
+        plan = self.desired()
+        restart = []
+        for proc, pod, starter, conts in plan:
+            uid = recorded_uid(proc)
+            if uid is None:
+                continue
+            if pod is None or pod["metadata"]["uid"] != uid:
+                if read_pid(proc):
+                    stop(proc)
+                    say(f"{proc}: its Pod was {'deleted' if pod is None else 'replaced'}: stopped")
+                if pod is not None:
+                    restart.append((proc, pod, starter))
+        for proc, pod, starter in restart:
+            t0 = time.monotonic()
+            try:
+                starter(pod)
+                say(f"{proc}: started from Pod {pod['metadata']['name']} uid {pod['metadata']['uid']} "
+                    f"({time.monotonic() - t0:.1f}s)")
+            except DataPlaneError as exc:
+                say(f"{proc}: start from the new Pod failed: {exc}")
+        cache = {}
+        for proc, pod, _starter, conts in plan:
+            if pod is not None and read_pid(proc) and recorded_uid(proc) == pod["metadata"]["uid"] and conts:
+                changed = PodRuntime(self.dp.kube, pod).locate().refresh(conts, cache)
+                if changed:
+                    say(f"{proc}: volumes refreshed from the API: {', '.join(changed)}")
+
+    def run(self, interval=1.0):
+        """Sync until SIGTERM; give up after a minute without the API."""
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda *_a: stopping.append(1))
+        failures = 0
+        while not stopping:
+            try:
+                self.sync()
+                failures = 0
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                failures += 1
+                say(f"sync failed ({failures}): {exc}")
+                if failures > 60:
+                    return 1
+            time.sleep(interval)
+        return 0
+
+
+# ----------------------------------------------------------------------------- watch --
+
+WATCH_UID = 65531
+
+
+def cert_ids(pem):
+    """(subject key id, authority key id) of a PEM certificate, hex."""
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    ids = []
+    for cls, attr in ((x509.SubjectKeyIdentifier, "digest"), (x509.AuthorityKeyIdentifier, "key_identifier")):
+        try:
+            ids.append(getattr(cert.extensions.get_extension_for_class(cls).value, attr).hex())
+        except x509.ExtensionNotFound:
+            ids.append(None)
+    return tuple(ids)
+
+
+def cmd_watch(out, interval):
+    """Workloads on every node fetch and verify X.509-SVIDs until SIGTERM; counts in OUT (JSON)."""
+    view = Verifier(DataPlane(), 0)
+    stopping = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_a: stopping.append(1))
+    want = {n: f"spiffe://{view.trust_domain}/lab/watch/{n}" for n in view.agents}
+    for node, sid in want.items():
+        view.ensure_entry(sid, view.agent_id(node), [f"unix:uid:{WATCH_UID}"])
+    for node, sid in want.items():
+        if view.wait_svid(node, WATCH_UID, sid, timeout=120) is None:
+            raise DataPlaneError(f"watch: no SVID {sid} on {node} after 120s")
+    stats = {"ready": True, "rounds": 0, "fetches": 0, "failures": 0, "errors": [],
+             "bundle_root_skis": [], "svid_issuer_akis": [], "started": time.time(), "updated": time.time(),
+             # per node: a restarting agent makes only its own node's fetches fail, for as long as it takes
+             "nodes": {n: {"fetches": 0, "failures": 0, "longest_outage_seconds": 0.0} for n in want}}
+    down_since = {}
+    out = Path(out)
+
+    def write():
+        stats["updated"] = time.time()
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(json.dumps(stats, indent=1), encoding="utf-8")
+        os.replace(tmp, out)
+
+    write()
+    while not stopping:
+        for node, sid in want.items():
+            ok, got, chain, bundle, msg = view.fetch(node, WATCH_UID, timeout=5, want=sid)
+            stats["fetches"] += 1
+            per = stats["nodes"][node]
+            per["fetches"] += 1
+            good, detail = (False, msg)
+            if ok and got != sid:
+                detail = f"got {got}, want {sid}"
+            elif ok:
+                good, detail = openssl_verify(bundle, chain[1:], chain[0])
+            if not good:
+                stats["failures"] += 1
+                per["failures"] += 1
+                down_since.setdefault(node, time.monotonic())
+                per["longest_outage_seconds"] = round(max(per["longest_outage_seconds"], time.monotonic() - down_since[node]), 1)
+                stats["errors"] = (stats["errors"] + [f"{time.strftime('%H:%M:%S')} {node}: {detail.strip()[-200:]}"])[-20:]
+                continue
+            down_since.pop(node, None)
+            skis = sorted(cert_ids(c)[0] for c in bundle)
+            if skis not in stats["bundle_root_skis"]:
+                stats["bundle_root_skis"].append(skis)
+            aki = cert_ids(chain[1])[1] if len(chain) > 1 else None
+            if aki not in stats["svid_issuer_akis"]:
+                stats["svid_issuer_akis"].append(aki)
+        stats["rounds"] += 1
+        write()
+        deadline = time.monotonic() + interval
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
+    write()
+    return 0
+
+
 def tail(path, lines=15):
     """Last lines of a log."""
     try:
@@ -1642,6 +1948,8 @@ def cmd_down():
     for name in lab_processes():
         if stop(name):
             say(f"stopped {name}")
+    for record in (DP / "run").glob("*.pod") if (DP / "run").exists() else []:
+        record.unlink()
     remove_mountpoints()
     busy = [p for p in sorted({p for v in ports().values() for p in (v if isinstance(v, list) else [v])})
             if not port_free(p)]
@@ -1686,8 +1994,10 @@ def cmd_status():
 def main(argv=None):
     """Entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("command", choices=["up", "down", "status", "verify", "endpoints", "_nsexec", "_proxy"])
+    parser.add_argument("command", choices=["up", "down", "status", "verify", "endpoints", "watch", "_nsexec", "_proxy", "_kubelet"])
     parser.add_argument("rest", nargs="*")
+    parser.add_argument("--out", help="watch: the JSON file of counts (rewritten every round)")
+    parser.add_argument("--interval", type=float, default=1.0, help="watch: seconds between rounds")
     parser.add_argument("--fetches", type=int, default=int(os.environ.get("ARDUR_SPIRE_LAB_FETCHES", "30")))
     args = parser.parse_args(argv)
     if args.command == "_nsexec":
@@ -1708,6 +2018,12 @@ def main(argv=None):
             return cmd_status()
         elif args.command == "verify":
             return Verifier(DataPlane(), args.fetches).run()
+        elif args.command == "_kubelet":
+            return LabKubelet().run()
+        elif args.command == "watch":
+            if not args.out:
+                parser.error("watch needs --out FILE")
+            return cmd_watch(args.out, args.interval)
         elif args.command == "endpoints":
             print(json.dumps(endpoints(DataPlane(), args.fetches), indent=2))
     except DataPlaneError as exc:
