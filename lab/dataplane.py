@@ -600,14 +600,33 @@ def ensure_mountpoint(target, is_dir):
         record_mountpoint(path)
 
 
+def mountpoints_in_use():
+    """Host paths that are mount points in another mount namespace (another lab's processes):
+    removing such a directory on the host would take the mount away from that process too."""
+    own, seen, used = os.readlink("/proc/self/ns/mnt"), set(), set()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            mnt_ns = os.readlink(proc / "ns" / "mnt")
+            if mnt_ns == own or mnt_ns in seen:
+                continue
+            seen.add(mnt_ns)
+            used.update(line.split()[4] for line in (proc / "mountinfo").read_text(encoding="utf-8").splitlines())
+        except (OSError, IndexError):
+            continue
+    return used
+
+
 def remove_mountpoints():
-    """Remove the empty mountpoints this lab created, deepest first."""
+    """Remove the empty mountpoints this lab created, deepest first, unless another lab mounts on them."""
     listing = DP / "mountpoints"
     if not listing.exists():
         return
     paths = sorted({Path(p) for p in listing.read_text(encoding="utf-8").splitlines() if p},
                    key=lambda p: len(p.parts), reverse=True)
+    in_use = mountpoints_in_use()
     for path in paths:
+        if str(path) in in_use or any(u.startswith(str(path) + "/") for u in in_use):
+            continue
         try:
             if path.is_dir() and not path.is_symlink():
                 path.rmdir()
