@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # A real PostgreSQL 15 for the ardur.spire lab: the SPIRE servers' shared datastore.
 #
-# Usage: lab/postgres.sh up|down|restart|status|vars
+# Usage: lab/postgres.sh up|down|restart|status|vars|admin-vars|sql SQL [DATABASE]
 #
 #   up       initialise (once) and start; idempotent
 #   down     pg_ctl stop -m fast; leaves no process
 #   restart  pg_ctl restart -m fast (the lab tests use it)
 #   status   exit 0 when running and accepting connections, 3 otherwise
 #   vars     print the path of the vars file for the postgres_secret role
+#   admin-vars  print the path of the admin connection's vars file (lab_postgres_admin_*)
+#   sql      run SQL as the `postgres` superuser (peer, unix socket) on DATABASE (default
+#            spire); prints rows unaligned, '|' between columns (tests read
+#            pg_stat_activity and pg_roles with it)
 #
 # What it runs: Debian's PostgreSQL 15 (/usr/lib/postgresql/15/bin, installed with
 # apt-get when missing) as the `postgres` system user, never as root. Listens on
@@ -17,6 +21,10 @@
 # role `spire` on database `spire`; no plain `host` line. Role `spire` is LOGIN only
 # (no superuser, createdb, createrole, replication, bypassrls) and owns database
 # `spire`. Its random password is generated once and kept 0600 in the state dir.
+# For the credential rotation runbook: `hostssl` lines also admit members of `spire`
+# (`+spire`: second login roles that act as it) on database `spire`, and role
+# `spire_admin` (LOGIN CREATEROLE, nothing else; password kept like spire's) may log
+# in over TLS to database `postgres` to create, alter and revoke those login roles.
 #
 # State: ${ARDUR_SPIRE_LAB_DIR:-${ARDUR_SPIRE_CACHE:-$HOME/.cache/ardur-spire}/lab}/postgres
 #   data/ (PGDATA), tls/ (server cert/key, owned by postgres), ca/ (test CA, root 0600),
@@ -38,6 +46,8 @@ PG_USER=postgres
 PG_NS_ROOT=/run/ardur-spire-lab-postgres
 DB_NAME=spire
 DB_ROLE=spire
+ADMIN_ROLE=spire_admin
+ADMIN_VARS_FILE=$PG_DIR/admin_vars.yml
 VARS_FILE=$PG_DIR/postgres_secret_vars.yml
 TIMEOUT=${ARDUR_SPIRE_LAB_TIMEOUT:-60}
 
@@ -135,6 +145,10 @@ EOF
 local   all        $PG_USER                   peer
 hostssl $DB_NAME      $DB_ROLE    127.0.0.1/32     scram-sha-256
 hostssl $DB_NAME      $DB_ROLE    ::1/128          scram-sha-256
+hostssl $DB_NAME      +$DB_ROLE   127.0.0.1/32     scram-sha-256
+hostssl $DB_NAME      +$DB_ROLE   ::1/128          scram-sha-256
+hostssl postgres      $ADMIN_ROLE 127.0.0.1/32     scram-sha-256
+hostssl postgres      $ADMIN_ROLE ::1/128          scram-sha-256
 EOF
   chown "$PG_USER:" "$data/ardur-lab.conf" "$data/pg_hba.conf"
   chmod 0600 "$data/ardur-lab.conf" "$data/pg_hba.conf"
@@ -196,6 +210,37 @@ GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO :"role";
 SQL
 }
 
+# The admin login of the rotation runbook: CREATEROLE only (PostgreSQL 15 lets it create,
+# alter and grant non-superuser roles); its password reaches psql on stdin as above.
+ensure_admin_role() {
+  local pwfile=$PG_DIR/admin.password password
+  if [[ ! -s $pwfile ]]; then
+    (umask 077 && openssl rand -hex 24 >"$pwfile")
+  fi
+  chmod 0600 "$pwfile"
+  password=$(<"$pwfile")
+  psql_admin -v pw="$password" -v role="$ADMIN_ROLE" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+ALTER ROLE :"role" LOGIN NOSUPERUSER NOCREATEDB CREATEROLE NOREPLICATION NOBYPASSRLS
+  PASSWORD :'pw';
+SQL
+  (
+    umask 077
+    cat >"$ADMIN_VARS_FILE.tmp" <<EOF
+# Written by lab/postgres.sh: the admin connection of the lab PostgreSQL (TLS, verify-full).
+lab_postgres_admin_host: "$PG_HOST"
+lab_postgres_admin_port: $PG_PORT
+lab_postgres_admin_database: postgres
+lab_postgres_admin_user: "$ADMIN_ROLE"
+lab_postgres_admin_password: "$password"
+lab_postgres_admin_ca_file: "$PG_DIR/ca/ca.crt"
+EOF
+  )
+  mv -f "$ADMIN_VARS_FILE.tmp" "$ADMIN_VARS_FILE"
+  chmod 0600 "$ADMIN_VARS_FILE"
+}
+
 # Input names of roles/postgres_secret (prefix postgres_secret_).
 write_vars() {
   local password
@@ -229,6 +274,7 @@ cmd_up() {
   # pick up pg_hba/conf edits on an already running server
   psql_admin -c 'SELECT pg_reload_conf()' >/dev/null
   ensure_role_and_db
+  ensure_admin_role
   write_vars
   log "ready: hostssl $PG_HOST:$PG_PORT db=$DB_NAME user=$DB_ROLE; vars: $VARS_FILE"
 }
@@ -256,6 +302,13 @@ cmd_restart() {
   log "restarted (pid $(head -n 1 "$PG_DIR/data/postmaster.pid"))"
 }
 
+cmd_sql() {
+  [[ -n ${1:-} ]] || die "usage: $0 sql SQL [DATABASE]"
+  running || die "not running"
+  as_pg "$PG_BIN/psql" -X -q -At -F '|' -v ON_ERROR_STOP=1 -h "$PG_NS_ROOT/run" -p "$PG_PORT" \
+    -d "${2:-$DB_NAME}" -c "$1"
+}
+
 cmd_status() {
   if running && as_pg "$PG_BIN/pg_isready" -q -h "$PG_NS_ROOT/run" -p "$PG_PORT"; then
     echo "postgres: running pid $(head -n 1 "$PG_DIR/data/postmaster.pid") on $PG_HOST:$PG_PORT (TLS)"
@@ -271,5 +324,7 @@ case ${1:-} in
   restart) cmd_restart ;;
   status) cmd_status ;;
   vars) echo "$VARS_FILE" ;;
-  *) die "usage: $0 up|down|restart|status|vars" ;;
+  admin-vars) echo "$ADMIN_VARS_FILE" ;;
+  sql) cmd_sql "${2:-}" "${3:-}" ;;
+  *) die "usage: $0 up|down|restart|status|vars|admin-vars|sql SQL [DATABASE]" ;;
 esac
