@@ -1873,6 +1873,7 @@ class LabKubelet:
 # ----------------------------------------------------------------------------- watch --
 
 WATCH_UID = 65531
+WATCH_DEADLINE = 5.0  # seconds a fetch may retry an unavailable Workload API, like a client's deadline
 
 
 def cert_ids(pem):
@@ -1900,7 +1901,7 @@ def cmd_watch(out, interval):
     for node, sid in want.items():
         if view.wait_svid(node, WATCH_UID, sid, timeout=120) is None:
             raise DataPlaneError(f"watch: no SVID {sid} on {node} after 120s")
-    stats = {"ready": True, "rounds": 0, "fetches": 0, "failures": 0, "errors": [],
+    stats = {"ready": True, "rounds": 0, "fetches": 0, "failures": 0, "retries": 0, "errors": [],
              "bundle_root_skis": [], "svid_issuer_akis": [], "started": time.time(), "updated": time.time(),
              # per node: a restarting agent makes only its own node's fetches fail, for as long as it takes
              "nodes": {n: {"fetches": 0, "failures": 0, "longest_outage_seconds": 0.0} for n in want}}
@@ -1916,7 +1917,14 @@ def cmd_watch(out, interval):
     write()
     while not stopping:
         for node, sid in want.items():
+            started = time.monotonic()
             ok, got, chain, bundle, msg = view.fetch(node, WATCH_UID, timeout=5, want=sid)
+            # A workload's client (go-spiffe) retries Unavailable (the agent's socket is gone while
+            # its pod is replaced) within its deadline; a fetch fails only when the deadline passes.
+            while not ok and "code = Unavailable" in msg and time.monotonic() - started < WATCH_DEADLINE:
+                stats["retries"] += 1
+                time.sleep(0.2)
+                ok, got, chain, bundle, msg = view.fetch(node, WATCH_UID, timeout=5, want=sid)
             stats["fetches"] += 1
             per = stats["nodes"][node]
             per["fetches"] += 1
