@@ -190,13 +190,19 @@ psql_admin() {
     -d postgres "$@"
 }
 
-ensure_role_and_db() {
-  local pwfile=$PG_DIR/spire.password password
+# A generated password kept in $PG_DIR/NAME.password (0600), made once.
+stored_password() {
+  local pwfile=$PG_DIR/$1.password
   if [[ ! -s $pwfile ]]; then
     (umask 077 && openssl rand -hex 24 >"$pwfile")
   fi
   chmod 0600 "$pwfile"
-  password=$(<"$pwfile")
+  printf '%s' "$(<"$pwfile")"
+}
+
+ensure_role_and_db() {
+  local password
+  password=$(stored_password spire)
   # The password reaches psql on stdin (a psql variable), never on a command line.
   psql_admin -v pw="$password" -v role="$DB_ROLE" -v db="$DB_NAME" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role')
@@ -213,12 +219,8 @@ SQL
 # The admin login of the rotation runbook: CREATEROLE only (PostgreSQL 15 lets it create,
 # alter and grant non-superuser roles); its password reaches psql on stdin as above.
 ensure_admin_role() {
-  local pwfile=$PG_DIR/admin.password password
-  if [[ ! -s $pwfile ]]; then
-    (umask 077 && openssl rand -hex 24 >"$pwfile")
-  fi
-  chmod 0600 "$pwfile"
-  password=$(<"$pwfile")
+  local password
+  password=$(stored_password admin)
   psql_admin -v pw="$password" -v role="$ADMIN_ROLE" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
