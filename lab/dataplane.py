@@ -625,7 +625,8 @@ def remove_mountpoints():
                    key=lambda p: len(p.parts), reverse=True)
     in_use = mountpoints_in_use()
     for path in paths:
-        if str(path) in in_use or any(u.startswith(str(path) + "/") for u in in_use):
+        real = os.path.realpath(path)  # the kernel lists /var/run/... as /run/...
+        if real in in_use or any(u.startswith(real + "/") for u in in_use):
             continue
         try:
             if path.is_dir() and not path.is_symlink():
