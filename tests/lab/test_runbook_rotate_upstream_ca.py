@@ -1,10 +1,11 @@
 """playbooks/rotate_upstream_ca.yml against the REAL SPIRE data plane of its own lab instance.
 
-Brings up a lab of its own (slot 3: state dir ~/.cache/ardur-spire/lab-rotate-ca, its own ports,
-each overridable by its environment variable), PostgreSQL, deploy.yml (with a 2m X.509-SVID TTL,
-so that the grace period the runbook requires - at least one SVID lifetime - stays short) and
-samples.yml, and starts the real spire-server x3, agents and controller manager
-(lab/dataplane.py, whose kubelet refreshes mounted Secrets as a kubelet does). Then:
+Brings up a lab of its own with tests/support/runbook_lab.py (slot 3: state dir
+~/.cache/ardur-spire/lab-rotate-ca, its own ports, each overridable by its environment
+variable), PostgreSQL, deploy.yml (with a 2m X.509-SVID TTL, so that the grace period the
+runbook requires - at least one SVID lifetime - stays short) and samples.yml, and starts the
+real spire-server x3, agents and controller manager (lab/dataplane.py, whose kubelet refreshes
+mounted Secrets as a kubelet does). Then:
 
 * bad input (grace shorter than the SVID TTL, a non-CA certificate, a negative wait, an unknown
   input) is refused naming the input, and the spire-upstream-ca Secret is unchanged;
@@ -12,9 +13,10 @@ samples.yml, and starts the real spire-server x3, agents and controller manager
 * a run stopped after the introduce phase (rotate_upstream_ca_stop_after) leaves both roots in
   bundle.crt, in every server's bundle and in the spire-bundle ConfigMap, the servers still
   signing with the old CA; the next run completes (switch, grace, retire);
-* all along, `dataplane.py watch` fetches X.509-SVIDs on every node and verifies each against
-  the bundle it came with: failures == 0, fetches > 0; the server processes keep their pids
-  (no restart);
+* all along, `dataplane.py watch` (runbook_lab.Watch) fetches X.509-SVIDs on every node and
+  verifies each against the bundle it came with: failures == 0 (else the agents' and the lab
+  kubelet's last log lines are shown), fetches > 0; the server processes keep their pids (no
+  restart);
 * afterwards every server's active authority is signed by the new CA, `bundle show`, the
   ConfigMap and the Workload API bundle hold the new root and not the old one, SVIDs fetched
   then verify against the new root alone, the rotation state Secret is gone, health.yml passes,
@@ -23,7 +25,7 @@ samples.yml, and starts the real spire-server x3, agents and controller manager
   spire-upstream-ca's data is exactly what it was.
 
 Torn down at the end. Needs root and the lab binaries: skipped without them, failed with
-ARDUR_SPIRE_REQUIRE_LAB=1. The lab class has the shape of test_runbook_health.HealthLab.
+ARDUR_SPIRE_REQUIRE_LAB=1.
 """
 
 import base64
@@ -31,11 +33,8 @@ import datetime
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -44,49 +43,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from lab_binaries import lab_binary  # tests/conftest.py puts tests/support on sys.path
-from lab_instance import private_lab
+from runbook_lab import SERVERS, RunbookLab, Watch, need_lab
 
-REPO = Path(__file__).resolve().parents[2]
-
-LAB_ENV_DEFAULTS = private_lab("lab-rotate-ca", 3)
-BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok",
-            "spire-server", "spire-agent", "spire-controller-manager")
-SERVERS = 3
-NAMESPACE = "spire-system"
 SVID_TTL = "2m"
 GRACE = 120  # the runbook refuses less than the SVID TTL
 STATE_SECRET = "spire-upstream-ca-rotation"
-
-
-def _env():
-    env = dict(os.environ)
-    for key, value in LAB_ENV_DEFAULTS.items():
-        env.setdefault(key, value)
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env.setdefault("ANSIBLE_FORCE_COLOR", "0")
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
-    return env
-
-
-def _run(argv, env, timeout=900, check=True):
-    res = subprocess.run(["nice", "-n", "5"] + [str(a) for a in argv], cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=timeout, check=False)
-    if check and res.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, argv))} failed (rc={res.returncode})\n"
-                             f"--- stdout\n{res.stdout[-6000:]}\n--- stderr\n{res.stderr[-3000:]}")
-    return res
-
-
-def _need_lab():
-    """Skip (or fail, with ARDUR_SPIRE_REQUIRE_LAB=1) when the lab cannot run here."""
-    missing = [name for name in BINARIES if lab_binary(name) is None]
-    if missing:
-        pytest.skip(f"lab binaries not built (lab/build.sh): {', '.join(missing)}")
-    if os.geteuid() != 0:
-        if os.environ.get("ARDUR_SPIRE_REQUIRE_LAB") == "1":
-            raise RuntimeError("the lab data plane needs root (mount namespaces) and ARDUR_SPIRE_REQUIRE_LAB=1")
-        pytest.skip("the lab data plane needs root (mount namespaces)")
 
 
 def pem_certs(text):
@@ -95,86 +56,49 @@ def pem_certs(text):
 
 
 def skid(cert):
+    """The subject key identifier of CERT (hex)."""
     return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest.hex()
 
 
-class RotateLab:
-    """One lab instance with the collection deployed and the real data plane running."""
+class RotateLab(RunbookLab):
+    """The lab (short SVID TTL) and what only the CA rotation tests need: the Secrets, the roots each
+    server and the ConfigMap hold, the servers' active authority, rotate_upstream_ca.yml runs."""
 
     def __init__(self, work):
-        self.env = _env()
-        self.state = Path(self.env["ARDUR_SPIRE_LAB_DIR"])
-        self.work = work  # vars files (0600), watch files; outlives `lab.py down`
-        self.playbook = [str(Path(sys.executable).parent / "ansible-playbook")]
-        self.deploy_vars = None  # deploy.yml's lab inputs, set by up()
-
-    def python(self, script, *args, **kwargs):
-        """Run lab/SCRIPT ARGS with this interpreter."""
-        return _run([sys.executable, REPO / "lab" / script] + list(args), self.env, **kwargs)
-
-    def ansible(self, playbook, extra_vars, check=True, args=()):
-        """Run playbooks/PLAYBOOK with EXTRA_VARS (a 0600 JSON file in the work dir)."""
-        self.work.mkdir(parents=True, exist_ok=True)
-        vars_file = self.work / f"{Path(playbook).stem}-vars.json"
-        vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
-        os.chmod(vars_file, 0o600)
-        return _run(self.playbook + ["-i", "localhost,", "-c", "local", REPO / "playbooks" / playbook,
-                                     "-e", f"@{vars_file}"] + list(args), self.env, check=check)
-
-    def up(self):
-        """Lab, PostgreSQL, deploy.yml (short SVID TTL), samples.yml, data plane (each idempotent)."""
-        self.python("lab.py", "up")
-        _run(["bash", REPO / "lab" / "postgres.sh", "up"], self.env)
-        lab = {
-            "ansible_python_interpreter": sys.executable,
-            "spire_kubeconfig": str(self.state / "kubeconfig"),
-            # No pod network: no webhook call, no SPIRE inside the pods to publish the bundle.
-            "registrations_webhook_enabled": False,
-            "spire_server_verify_bundle": False,
-            "spire_server_default_x509_svid_ttl": SVID_TTL,
-        }
-        self.deploy_vars = lab
-        pg_vars = self.state / "postgres" / "postgres_secret_vars.yml"
-        for playbook in ("deploy.yml", "samples.yml"):
-            self.ansible(playbook, lab, args=["-e", f"@{pg_vars}"])
-        self.python("dataplane.py", "up")
-
-    def down(self):
-        """Data plane, PostgreSQL and lab down (errors ignored: best effort)."""
-        for argv in ([sys.executable, REPO / "lab" / "dataplane.py", "down"],
-                     ["bash", REPO / "lab" / "postgres.sh", "down"],
-                     [sys.executable, REPO / "lab" / "lab.py", "down"]):
-            _run(argv, self.env, check=False)
-
-    def server_socket(self, index):
-        """Host path of server INDEX's admin socket (lab/dataplane.py mounts it there)."""
-        return str(self.state / "dataplane" / "pods" / f"spire-server-{index}" / "volumes" / "server-socket" / "api.sock")
-
-    def server_pids(self):
-        return {i: (self.state / "dataplane" / "run" / f"spire-server-{i}.pid").read_text(encoding="utf-8").split()[0]
-                for i in range(SERVERS)}
-
-    def kubectl_json(self, *args, check=True):
-        res = _run([REPO / "lab" / "kubectl", "-n", NAMESPACE, *args, "-o", "json"], self.env, timeout=120, check=check)
-        return json.loads(res.stdout) if res.returncode == 0 else None
+        super().__init__("lab-rotate-ca", 3, work, deploy_extra={"spire_server_default_x509_svid_ttl": SVID_TTL})
 
     def secret(self, name="spire-upstream-ca"):
-        return self.kubectl_json("get", "secret", name, check=False)
+        """Secret NAME as the API returns it, or None when it does not exist."""
+        res = self.kubectl("get", "secret", name, "-o", "json", check=False)
+        return json.loads(res.stdout) if res.returncode == 0 else None
 
     def configmap_roots(self):
+        """Subject key ids of the roots in ConfigMap spire-bundle."""
         data = self.kubectl_json("get", "configmap", "spire-bundle")["data"]["bundle.crt"]
         return sorted(skid(c) for c in pem_certs(data))
 
     def server(self, index, *words):
-        res = _run([lab_binary("spire-server"), *words, "-socketPath", self.server_socket(index)], self.env, timeout=60)
+        """spire-server WORDS against server INDEX (it must succeed); its stdout."""
+        res = self.spire_server(index, *words)
+        assert res.returncode == 0, f"spire-server {' '.join(words)} (server {index}): {res.stdout}{res.stderr}"
         return res.stdout
 
     def server_roots(self, index):
+        """Subject key ids of the roots in server INDEX's bundle."""
         return sorted(skid(c) for c in pem_certs(self.server(index, "bundle", "show", "-format", "pem")))
 
     def active_upstream(self, index):
+        """Subject key id of the upstream CA that signed server INDEX's active X.509 authority."""
         state = json.loads(self.server(index, "localauthority", "x509", "show", "-output", "json"))
         return state["active"]["upstream_authority_subject_key_id"]
+
+    def log_tails(self, lines=15):
+        """The last lines of the agents' and the lab kubelet's logs (for a failure message)."""
+        out = []
+        for log in sorted((self.dp / "logs").glob("spire-agent-*.log")) + [self.dp / "logs" / "kubelet.log"]:
+            if log.exists():
+                out.append(f"--- {log.name}\n" + "\n".join(log.read_text(encoding="utf-8").splitlines()[-lines:]))
+        return "\n".join(out)
 
     def rotate(self, name, extra=None, check_mode=False, check=False):
         """Run rotate_upstream_ca.yml (transport local); (rc, seconds, output)."""
@@ -183,7 +107,7 @@ class RotateLab:
             "rotate_upstream_ca_kubeconfig": str(self.state / "kubeconfig"),
             "rotate_upstream_ca_transport": "local",
             "rotate_upstream_ca_spire_server_path": lab_binary("spire-server"),
-            "rotate_upstream_ca_server_sockets": [self.server_socket(i) for i in range(SERVERS)],
+            "rotate_upstream_ca_server_sockets": self.server_sockets(),
             "rotate_upstream_ca_grace_seconds": GRACE,
             "rotate_upstream_ca_propagation_seconds": 10,
             "rotate_upstream_ca_volume_refresh_seconds": 5,
@@ -198,52 +122,21 @@ class RotateLab:
         (self.work / f"rotate-{name}.log").write_text(out, encoding="utf-8")
         return res.returncode, seconds, out
 
-    def health(self):
-        report = self.work / "health.json"
-        extra = {
-            "ansible_python_interpreter": sys.executable,
-            "health_kubeconfig": str(self.state / "kubeconfig"),
-            "health_transport": "local",
-            "health_spire_server_path": lab_binary("spire-server"),
-            "health_server_sockets": [self.server_socket(i) for i in range(SERVERS)],
-            "health_report_path": str(report),
-        }
-        res = self.ansible("health.yml", extra, check=False)
-        return res.returncode, json.loads(report.read_text(encoding="utf-8")) if report.exists() else None, res.stdout
 
-
-class Watch:
-    """`dataplane.py watch` in the background: Workload API fetches + chain checks on every node."""
-
-    def __init__(self, lab, name):
-        self.lab = lab
-        self.out = lab.work / f"watch-{name}.json"
-        self.log = open(lab.work / f"watch-{name}.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
-        self.proc = subprocess.Popen([sys.executable, REPO / "lab" / "dataplane.py", "watch", "--out", str(self.out),  # pylint: disable=consider-using-with
-                                      "--interval", "1"], cwd=REPO, env=lab.env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def data(self):
+def wait_fetches(watch, count, timeout=240):
+    """Wait until WATCH (started) has made COUNT fetches; its counts so far."""
+    deadline = time.monotonic() + timeout
+    data = None
+    while time.monotonic() < deadline:
         try:
-            return json.loads(self.out.read_text(encoding="utf-8"))
+            data = json.loads(watch.out.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return None
-
-    def wait_fetches(self, count, timeout=240):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            data = self.data()
-            if data and data["fetches"] >= count:
-                return data
-            assert self.proc.poll() is None, (self.lab.work / self.log.name).read_text(encoding="utf-8")[-2000:]
-            time.sleep(1)
-        raise AssertionError(f"watch made fewer than {count} fetches in {timeout}s: {self.data()}")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=60)
-        self.log.close()
-        return self.data()
+            data = None
+        if data and data["fetches"] >= count:
+            return data
+        assert watch.proc.poll() is None, f"dataplane.py watch exited: {watch.proc.stderr.read()[-3000:]}"
+        time.sleep(1)
+    raise AssertionError(f"watch made fewer than {count} fetches in {timeout}s: {data}")
 
 
 def phases(out):
@@ -273,7 +166,7 @@ def write_leaf(directory):
 @pytest.fixture(name="rotate_lab", scope="module")
 def fixture_rotate_lab(tmp_path_factory):
     """This test file's own lab, up for the module and torn down at its end."""
-    _need_lab()
+    need_lab()
     lab = RotateLab(tmp_path_factory.mktemp("rotate-ca"))
     try:
         t0 = time.monotonic()
@@ -330,11 +223,12 @@ def test_rotation_without_outage_interrupted_and_resumed(rotate_lab):
     old_crt = pem_certs(base64.b64decode(old_secret["data"]["tls.crt"]).decode())[0]
     old = skid(old_crt)
     pids = lab.server_pids()
+    assert all(pids), pids
     assert lab.configmap_roots() == [old] and all(lab.active_upstream(i) == old for i in range(SERVERS))
 
-    watch = Watch(lab, "rotation")
+    watch = Watch(lab, "rotation", interval=1).start()
     try:
-        watch.wait_fetches(3)
+        wait_fetches(watch, 3)
         rc, first_seconds, out = lab.rotate("introduce", {"rotate_upstream_ca_stop_after": "introduced"})
         assert rc == 0, out[-5000:]
         assert "PRIVATE KEY" not in out
@@ -363,11 +257,11 @@ def test_rotation_without_outage_interrupted_and_resumed(rotate_lab):
         assert set(second) == {"switched", "retired"}
         time.sleep(3)  # a few more rounds after the retirement
     finally:
-        counts = watch.stop()
+        counts = watch.finish()
     print(f"watch during the rotation: rounds={counts['rounds']} fetches={counts['fetches']} failures={counts['failures']} "
           f"bundles={counts['bundle_root_skis']} issuers={counts['svid_issuer_akis']} errors={counts['errors']}")
     assert counts["fetches"] > 0
-    assert counts["failures"] == 0, counts["errors"]
+    assert counts["failures"] == 0, f"{counts['errors']}\n{lab.log_tails()}"
     assert sorted([old, new]) in counts["bundle_root_skis"]  # workloads saw both roots
     assert old in counts["svid_issuer_akis"] and new in counts["svid_issuer_akis"]
 
@@ -381,24 +275,24 @@ def test_rotation_without_outage_interrupted_and_resumed(rotate_lab):
     assert [skid(c) for c in pem_certs(base64.b64decode(live["data"]["bundle.crt"]).decode())] == [new]
     assert lab.secret(STATE_SECRET) is None
 
-    after = Watch(lab, "after")  # SVIDs fetched now: bundle = the new root only, chains verify against it
+    after = Watch(lab, "after", interval=1).start()  # SVIDs fetched now: bundle = the new root only, chains verify against it
     try:
-        after.wait_fetches(6)
+        wait_fetches(after, 6)
     finally:
-        counts = after.stop()
+        counts = after.finish()
     print(f"watch after the rotation: fetches={counts['fetches']} failures={counts['failures']} "
           f"bundles={counts['bundle_root_skis']} issuers={counts['svid_issuer_akis']}")
-    assert counts["failures"] == 0, counts["errors"]
+    assert counts["failures"] == 0, f"{counts['errors']}\n{lab.log_tails()}"
     assert counts["bundle_root_skis"] == [[new]]
     assert counts["svid_issuer_akis"] == [new]
 
-    rc, report, out = lab.health()
+    rc, report, out = lab.health("after-rotation")
     assert rc == 0, out[-4000:]
     assert report["upstream_ca"]["subject_key_id"].replace(":", "").lower() == new
 
     # deploy.yml afterwards keeps the rotated CA (roles/upstream_ca checks the Secret, never replaces it).
     rotated = lab.secret()
-    lab.ansible("deploy.yml", lab.deploy_vars, args=["-e", f"@{lab.state / 'postgres' / 'postgres_secret_vars.yml'}"])
+    lab.deploy()
     assert _fingerprint(lab.secret()) == _fingerprint(rotated)
 
 
