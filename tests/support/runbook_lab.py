@@ -61,6 +61,8 @@ class RunbookLab:
         self.env.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
         self.env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + self.env.get("PATH", "")
         self.state = Path(self.env["ARDUR_SPIRE_LAB_DIR"])
+        if self.state == Path.home() / ".cache" / "ardur-spire" / "lab":
+            pytest.fail("a runbook test must not use the default lab dir (molecule's): set ARDUR_SPIRE_LAB_DIR elsewhere")
         self.dp = self.state / "dataplane"
         self.work = work
         self.deploy_extra = dict(deploy_extra or {})
@@ -163,15 +165,16 @@ class RunbookLab:
         return json.loads(self.kubectl(*args, "-o", "json").stdout)
 
     # ------------------------------------------------------------------- reports --
-    def health(self, name, check_mode=False):
-        """health.yml (transport local, this lab's sockets); (rc, report or None, output)."""
+    def health(self, name, check_mode=False, spire_server=None):
+        """health.yml (transport local, this lab's sockets, the CLI SPIRE_SERVER or the lab's);
+        (rc, report or None, output)."""
         report = self.work / f"health-{name}.json"
         report.unlink(missing_ok=True)
         extra = {
             "ansible_python_interpreter": sys.executable,
             "health_kubeconfig": str(self.state / "kubeconfig"),
             "health_transport": "local",
-            "health_spire_server_path": lab_binary("spire-server"),
+            "health_spire_server_path": str(spire_server or lab_binary("spire-server")),
             "health_server_sockets": self.server_sockets(),
             "health_report_path": str(report),
         }
