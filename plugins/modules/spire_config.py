@@ -29,9 +29,18 @@ description:
     that its C(plugin_data) is not checked. A plugin type or built-in name that SPIRE 1.14.2 does not have is an
     error, because the SPIRE binary refuses to start with it.
   - Severity. Errors are what SPIRE refuses, plus unknown/removed keys, wrong types, invalid Go durations, ports
-    out of 1-65535, invalid trust domains, plugin counts, missing required keys and C(server_replicas) > 1 with
-    C(sqlite3). Policy findings are errors when O(strict=true) and warnings otherwise; they cover settings SPIRE
-    accepts but this collection does not want in production (see O(strict)).
+    out of 1-65535, invalid trust domains, plugin counts, missing or empty required keys and C(server_replicas) > 1
+    with C(sqlite3). Policy findings are errors when O(strict=true) and warnings otherwise, wherever they are found;
+    they cover settings SPIRE accepts but this collection does not want in production (see O(strict)).
+  - Empty values. As in SPIRE, an empty string (or JSON C(null)) in a string setting means the setting is unset and
+    is left out of the normalized configuration; a required setting (for example C(trust_domain), the agent
+    C(k8s_psat) C(cluster), the UpstreamAuthority C(disk) C(cert_file_path)) must be present and not empty.
+    C(plugin_data) C(null) is no plugin data, as the official Helm chart writes it for the memory KeyManager.
+    C(null) where SPIRE cannot read it (a number, boolean, list or block, or anything inside C(plugin_data)) is an
+    error.
+  - Federation is checked as SPIRE checks it, for example a C(bundle_endpoint) profile C(https_web) needs C(acme) or
+    C(serving_cert_file), C(serving_cert_file) needs C(file_sync_interval) (SPIRE 1.14 fails without it), and a
+    C(federates_with) relationship needs C(bundle_endpoint_url) and exactly one C(bundle_endpoint_profile).
   - Secrets. A literal password inside a DataStore C(connection_string) or C(ro_connection_string), and literal
     values of secret keys (agent C(join_token), C(secret_access_key), ...), are shown as C(********) in the returned
     RV(config), RV(rendered) and in the diff. The file written to O(dest) is faithful. Error and warning messages
@@ -55,6 +64,7 @@ options:
   content:
     description:
       - The configuration as HCL or JSON text (JSON when the first non-blank character is C({), as in HCL v1).
+      - JSON C(null) means what it means to SPIRE, which reads it as an empty string (see the description).
       - Mutually exclusive with O(config) and O(src).
     type: str
   src:
@@ -76,7 +86,8 @@ options:
         min(C(ca_ttl)/6, 7d), with SPIRE's defaults (24h, 1h, 5m) for unset values; a literal password in a
         DataStore connection string (use C(${VAR}) and run SPIRE with C(-expandEnv)); a PostgreSQL C(sslmode)
         other than C(verify-ca)/C(verify-full), or none (lib/pq then uses C(require)); a server without any
-        enabled NodeAttestor; a trust domain written as a C(spiffe://) ID or longer than 255 characters."
+        enabled NodeAttestor; a trust domain (C(server), C(agent) or a C(federates_with) key) written as a
+        C(spiffe://) ID or longer than 255 characters."
       - A connection string that is a single C(${VAR}) reference cannot be inspected; that gives a warning.
     type: bool
     default: true

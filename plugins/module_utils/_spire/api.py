@@ -38,6 +38,7 @@ class Analysis(object):
         self.masked_config = {}
         self.masked_rendered = ''
         self.secrets = []
+        self.policy_findings = []  # (rule, path) of each strict-only finding (validate.POLICY_RULES)
 
     @property
     def ok(self):
@@ -116,6 +117,7 @@ def analyze(component, config=None, text=None, server_replicas=1, strict=True, e
     # Defence in depth: no message may carry a secret, whatever a rule printed.
     result.errors = [scrub(m, result.secrets) for m in report.errors]
     result.warnings = [scrub(m, result.secrets) for m in report.warnings]
+    result.policy_findings = list(report.policy_findings)
     return result
 
 

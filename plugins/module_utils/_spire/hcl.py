@@ -13,6 +13,11 @@ and renders deterministic HCL back.  What it mirrors from HCL v1 on purpose:
 * inside ``${...}`` nothing is unescaped (SPIRE's -expandEnv substitutes
   those before HCL sees the text).
 
+* JSON ``null`` is kept as :data:`NULL` (HCL v1 reads it as an empty string
+  token); the key tables decide what it means where it stands, as SPIRE's
+  decoder does (see ``validate.coerce``).  Inside a list it is a syntax
+  error, as in HCL v1.
+
 What it adds: a repeated attribute (``x = 1`` twice) is an error instead of
 "last one wins", and every error carries ``line:column``.
 """
@@ -23,7 +28,7 @@ import bisect
 import json
 import re
 
-__all__ = ['HCLError', 'parse', 'parse_hcl', 'parse_json', 'from_python', 'render', 'format_path']
+__all__ = ['HCLError', 'NULL', 'parse', 'parse_hcl', 'parse_json', 'from_python', 'render', 'format_path']
 
 
 class HCLError(ValueError):
@@ -38,6 +43,32 @@ class HCLError(ValueError):
         else:
             text = message
         super(HCLError, self).__init__(text)
+
+
+class _Null(object):
+    """The value of a JSON ``null``: HCL v1 turns it into an empty string token."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return 'null'
+
+    def __bool__(self):
+        return False
+
+    __nonzero__ = __bool__
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return 'NULL'
+
+
+NULL = _Null()
 
 
 # Nodes of the small syntax tree shared by the HCL, JSON and Python readers.
@@ -400,6 +431,10 @@ class _JSONParser(object):
                 self.i += 1
                 return _List(elems, pos)
             while True:
+                self.ws()
+                if self.text.startswith('null', self.i):
+                    # hcl v1's JSON parser has no null inside a list ("unexpected token while parsing list: NULL").
+                    raise self.fail('null is not allowed in a list: SPIRE cannot read it (unexpected token while parsing list)')
                 elems.append(self.value())
                 self.ws()
                 if self.text.startswith(',', self.i):
@@ -416,7 +451,8 @@ class _JSONParser(object):
                 self.i += len(word)
                 return _Lit(val, pos)
         if self.text.startswith('null', self.i):
-            raise self.fail('null is not supported: leave the key out instead')
+            self.i += 4
+            return _Lit(NULL, pos)
         m = _JSON_NUMBER_RE.match(self.text, self.i)
         if m and m.end() > self.i:
             self.i = m.end()
@@ -517,6 +553,9 @@ def _decode(node, path, policy, positions):
     if isinstance(node, _Lit):
         return node.value
     if isinstance(node, _List):
+        for i, elem in enumerate(node.elems):
+            if elem.pos is not None:
+                positions.setdefault(path + (i,), elem.pos)
         return [_decode(e, path + (i,), policy, positions) for i, e in enumerate(node.elems)]
     result = {}
     origin = {}

@@ -12,8 +12,14 @@ from __future__ import annotations
 
 from . import env
 from . import schema as S
+from .hcl import NULL
 from .validate import (check_block, coerce, parse_duration, format_duration, trust_domain_problem,
-                       spiffe_id_problem, parse_postgres_dsn, dsn_password_span, _suggest)
+                       spiffe_id_problem, parse_postgres_dsn, dsn_password_span, _suggest, _typename)
+
+# SPIRE prints plugin_data back to HCL text for the plugin to decode; a JSON null prints as nothing
+# ("key = "), which no plugin can parse.  (A null plugin_data itself prints as no data at all.)
+NULL_IN_PLUGIN_DATA = ('is null: SPIRE hands plugin_data to the plugin as HCL text, where a null becomes a missing '
+                       'value the plugin cannot parse; leave the key out')
 
 
 def _enabled(body):
@@ -41,15 +47,17 @@ def check_plugins(plugins, component, report):
             report.error(tpath, 'spire-%s %s rejects unsupported plugin type %r%s'
                          % (component, S.SPIRE_VERSION, ptype, note))
         if not isinstance(entries, dict):
-            report.error(tpath, 'expected plugin blocks: %s "name" { ... }' % ptype)
-            out[ptype] = entries
+            report.error(tpath, 'expected plugin blocks: %s "name" { ... }, got %s' % (ptype, _typename(entries)))
+            if entries is not NULL:
+                out[ptype] = entries
             continue
         out[ptype] = {}
         for name, body in entries.items():
             npath = tpath + (name,)
             if not isinstance(body, dict):
-                report.error(npath, 'expected a plugin block, got a value')
-                out[ptype][name] = body
+                report.error(npath, 'expected a plugin block, got %s' % _typename(body))
+                if body is not NULL:
+                    out[ptype][name] = body
                 continue
             out[ptype][name] = _check_plugin(component, ptype, name, body, npath, report)
             if _enabled(out[ptype][name]):
@@ -71,6 +79,10 @@ def _check_plugin(component, ptype, name, body, npath, report):
     if not _enabled(norm):
         report.warn(npath, 'plugin is disabled (enabled = false): SPIRE does not load it and its plugin_data is not checked')
         return norm
+    if norm.get('plugin_data_file') == '':
+        report.error(npath + ('plugin_data_file',), 'is empty (or null): SPIRE reads the plugin data from this path and fails')
+    if isinstance(norm.get('plugin_data'), dict):
+        norm['plugin_data'] = _without_nulls(norm['plugin_data'], npath + ('plugin_data',), report)
     if ptype == 'DataStore' and (name != 'sql' or external):
         report.error(npath, 'pluggability for the DataStore was removed; only the built-in "sql" plugin is supported (SPIRE)')
         return norm
@@ -100,6 +112,19 @@ def _check_plugin(component, ptype, name, body, npath, report):
     return norm
 
 
+def _without_nulls(data, path, report):
+    """``data`` without its JSON nulls, each reported (see NULL_IN_PLUGIN_DATA); a list holds none (hcl.py)."""
+    if not isinstance(data, dict):
+        return data
+    kept = {}
+    for key, value in data.items():
+        if value is NULL:
+            report.error(path + (key,), NULL_IN_PLUGIN_DATA)
+        else:
+            kept[key] = _without_nulls(value, path + (key,), report)
+    return kept
+
+
 def _check_counts(component, counts, report):
     for ptype, (low, high) in S.PLUGIN_COUNTS[component].items():
         count = counts.get(ptype, 0)
@@ -111,7 +136,7 @@ def _check_counts(component, counts, report):
         elif high is not None and count > high:
             report.error(path, 'at most %d enabled %s plugin is allowed, found %d (SPIRE)' % (high, ptype, count))
     if component == 'server' and not counts.get('NodeAttestor'):
-        report.policy(('plugins', 'NodeAttestor'), 'no enabled NodeAttestor: SPIRE starts, but no agent can attest')
+        report.policy('no-node-attestor', ('plugins', 'NodeAttestor'), 'no enabled NodeAttestor: SPIRE starts, but no agent can attest')
 
 
 def plugin_data(config, ptype, name):
@@ -128,13 +153,17 @@ def _str(value):
 
 
 # ---------------------------------------------------------------- shared rules
-def _check_trust_domain(section, value, report):
-    path = (section, 'trust_domain')
+def check_trust_domain(path, value, report, what=''):
+    """Report what is wrong with the trust domain ``value``; the one check of every trust domain setting.
+
+    A problem SPIRE accepts (a spiffe:// form, more than 255 characters) is a policy
+    finding, so ``strict=false`` makes it a warning wherever the trust domain stands.
+    """
     if not isinstance(value, str) or env.has_reference(value):
         return
-    message, is_policy = trust_domain_problem(value)
+    message, rule = trust_domain_problem(value)
     if message:
-        (report.policy if is_policy else report.error)(path, message)
+        report.finding(path, what + message, rule)
 
 
 def _duration(value):
@@ -166,7 +195,7 @@ def check_server(config, report, server_replicas):
     server = config.get('server')
     if not isinstance(server, dict):
         return
-    _check_trust_domain('server', server.get('trust_domain'), report)
+    check_trust_domain(('server', 'trust_domain'), server.get('trust_domain'), report)
     _check_ttls(server, report)
     for i, admin in enumerate(server.get('admin_ids') or []):
         if isinstance(admin, str) and not env.has_reference(admin):
@@ -203,10 +232,11 @@ def _check_ttls(server, report):
             continue
         if ttl > limit:
             source = 'set' if key in server else 'SPIRE default %s' % default
-            report.policy(('server', key), '%s (%s) exceeds min(ca_ttl/6, 7d) = %s for ca_ttl %s: SVIDs would be cut short '
-                                           'by CA rotation (SPIRE only logs a warning); lower it or raise ca_ttl to at least %s'
-                          % (format_duration(ttl), source, format_duration(limit), format_duration(ca_ttl),
-                             format_duration(ttl * S.CA_TTL_DIVISOR)))
+            message = ('%s (%s) exceeds min(ca_ttl/6, 7d) = %s for ca_ttl %s: SVIDs would be cut short by CA rotation '
+                       '(SPIRE only logs a warning); lower it or raise ca_ttl to at least %s'
+                       % (format_duration(ttl), source, format_duration(limit), format_duration(ca_ttl),
+                          format_duration(ttl * S.CA_TTL_DIVISOR)))
+            report.policy('svid-ttl', ('server', key), message)
 
 
 def _check_server_experimental(experimental, report):
@@ -221,33 +251,64 @@ def _check_server_experimental(experimental, report):
         report.error(path + ('named_pipe_name',), 'is not supported on this platform; use socket_path (SPIRE, POSIX)')
 
 
+def _one_profile(profiles, path, report):
+    """The name of the single profile in a profile block, or None (run.go parseBundleEndpointProfileASTNode)."""
+    if not isinstance(profiles, dict):
+        return None
+    if len(profiles) != 1:
+        report.error(path, 'exactly one bundle endpoint profile is expected, found %d (SPIRE)' % len(profiles))
+        return None
+    return list(profiles)[0]
+
+
 def _check_federation(federation, report):
+    """The checks of run.go validateConfig, setBundleEndpointConfigProfile and parseBundleEndpointProfile.
+
+    Required keys (the deprecated acme block's domain_name/email, serving_cert_file's paths and
+    file_sync_interval, bundle_endpoint_url, bundle_endpoint_profile, endpoint_spiffe_id) are in
+    the key table.
+    """
     if not isinstance(federation, dict):
         return
     path = ('server', 'federation')
     endpoint = federation.get('bundle_endpoint')
     if isinstance(endpoint, dict):
+        epath = path + ('bundle_endpoint',)
         if 'acme' in endpoint and 'profile' in endpoint:
-            report.error(path + ('bundle_endpoint',), "either 'acme' or 'profile' can be set, not both (SPIRE)")
-        acme = endpoint.get('acme')
-        if isinstance(acme, dict):
-            for key in ('domain_name', 'email'):
-                if not acme.get(key):
-                    report.error(path + ('bundle_endpoint', 'acme', key), 'is required (SPIRE)')
+            report.error(epath, "either 'acme' or 'profile' can be set, not both (SPIRE)")
+        elif 'acme' in endpoint:
+            report.warn(epath + ('acme',), 'is deprecated (SPIRE logs a warning); use profile "https_web" { acme { ... } }')
+        elif 'profile' not in endpoint:
+            report.warn(epath, 'has no profile: SPIRE uses https_spiffe and logs that this will be fatal in a future '
+                               'release; set profile "https_spiffe" {} or profile "https_web" { ... }')
+        else:
+            ppath = epath + ('profile',)
+            name = _one_profile(endpoint['profile'], ppath, report)
+            web = endpoint['profile'].get('https_web') if name == 'https_web' else None
+            if isinstance(web, dict):
+                if 'acme' not in web and 'serving_cert_file' not in web:
+                    report.error(ppath + ('https_web',), "needs 'acme' or 'serving_cert_file' (SPIRE: malformed https_web "
+                                                         "profile configuration)")
+                elif 'acme' in web and 'serving_cert_file' in web:
+                    report.warn(ppath + ('https_web',), "has both 'acme' and 'serving_cert_file': SPIRE uses acme and "
+                                                        "ignores serving_cert_file")
     for td, conf in (federation.get('federates_with') or {}).items():
         tpath = path + ('federates_with', td)
-        message, _policy = trust_domain_problem(td)
-        if message and not env.has_reference(td):
-            report.error(tpath, 'trust domain %s' % message)
+        check_trust_domain(tpath, td, report, 'trust domain ')
         if not isinstance(conf, dict):
             continue
         url = conf.get('bundle_endpoint_url')
-        if not url:
-            report.error(tpath + ('bundle_endpoint_url',), 'is required (SPIRE)')
-        elif isinstance(url, str) and not env.has_reference(url) and not url.lower().startswith('https://'):
+        if isinstance(url, str) and not env.has_reference(url) and not url.lower().startswith('https://'):
             report.error(tpath + ('bundle_endpoint_url',), 'must use https:// (SPIRE)')
-        if 'bundle_endpoint_profile' not in conf:
-            report.error(tpath + ('bundle_endpoint_profile',), 'is required: missing bundle endpoint configuration (SPIRE)')
+        ppath = tpath + ('bundle_endpoint_profile',)
+        name = _one_profile(conf.get('bundle_endpoint_profile'), ppath, report)
+        if name == 'https_spiffe':
+            spiffe = conf['bundle_endpoint_profile'][name]
+            endpoint_id = spiffe.get('endpoint_spiffe_id') if isinstance(spiffe, dict) else None
+            if isinstance(endpoint_id, str) and not env.has_reference(endpoint_id):
+                problem = spiffe_id_problem(endpoint_id)
+                if problem:
+                    report.error(ppath + (name, 'endpoint_spiffe_id'), 'is not a SPIFFE ID: %s (SPIRE)' % problem)
 
 
 def _check_datastore(config, report, server_replicas):
@@ -290,14 +351,11 @@ def _check_dsn(dsn, dbtype, path, report):
                           'make sure it sets sslmode=verify-full (or verify-ca) and reads the password from a secret'
                     % ', '.join('${%s}' % n for n in env.references(dsn)))
         return
-    if dsn == '':
-        report.error(path, 'must not be empty (SPIRE)')
-        return
     span = dsn_password_span(dsn, dbtype)
     if span and dbtype == 'aws_postgres':
         report.error(path, 'must not set a password with aws_postgres: IAM authentication provides it (SPIRE, at connect)')
     elif span and not env.only_references(dsn[span[0]:span[1]]):
-        report.policy(path, 'contains a literal password: reference it as ${VAR} and run SPIRE with -expandEnv')
+        report.policy('dsn-literal-password', path, 'contains a literal password: reference it as ${VAR} and run SPIRE with -expandEnv')
     _check_dsn_tls(dsn, dbtype, path, report)
 
 
@@ -310,15 +368,15 @@ def _check_dsn_tls(dsn, dbtype, path, report):
         if opaque:
             report.warn(path, 'sslmode cannot be checked: part of the connection string comes from the environment')
         else:
-            report.policy(path, 'sets no sslmode: lib/pq then uses "require", which does not verify the server '
-                                'certificate; set sslmode=verify-full (or verify-ca) and sslrootcert')
+            report.policy('dsn-sslmode', path, 'sets no sslmode: lib/pq then uses "require", which does not verify the '
+                                               'server certificate; set sslmode=verify-full (or verify-ca) and sslrootcert')
     elif env.has_reference(sslmode):
         report.warn(path, 'sslmode comes from the environment and cannot be checked')
     elif sslmode in ('allow', 'prefer') and dbtype == 'postgres':
         report.error(path, 'sslmode=%s is not supported by lib/pq, the driver SPIRE uses for postgres '
                            '(disable, require, verify-ca, verify-full)' % sslmode)
     elif sslmode in ('disable', 'allow', 'prefer', 'require'):
-        report.policy(path, 'sslmode=%s does not verify the server certificate; use verify-full (or verify-ca)' % sslmode)
+        report.policy('dsn-sslmode', path, 'sslmode=%s does not verify the server certificate; use verify-full (or verify-ca)' % sslmode)
     elif sslmode not in ('verify-ca', 'verify-full'):
         report.error(path, 'sslmode=%s is not a PostgreSQL sslmode (disable, allow, prefer, require, verify-ca, verify-full)'
                      % sslmode)
@@ -366,7 +424,7 @@ def check_agent(config, report):
     if not isinstance(agent, dict):
         return
     path = ('agent',)
-    _check_trust_domain('agent', agent.get('trust_domain'), report)
+    check_trust_domain(('agent', 'trust_domain'), agent.get('trust_domain'), report)
     if agent.get('join_token') and agent.get('join_token_file'):
         report.error(path, 'only one of join_token or join_token_file can be specified, not both (SPIRE)')
     _check_trust_source(agent, report)

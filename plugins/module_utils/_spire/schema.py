@@ -26,10 +26,17 @@ Facts read from spiffe/spire at tag v1.14.2 (no code copied):
   struct of the last release that still had the key.
 
 A key spec is a dict with ``kind`` (str, int, bool, float, duration,
-strlist, block, map, blocklist, any, dbtype) and optional ``required``,
+strlist, block, map, blocklist, any, dbtype) and optional ``required``
+(True, or the reason as text: the key must be present and not empty),
 ``enum`` (matched case-insensitively where SPIRE lowercases), ``port``
 (``'zero-ok'`` when 0 means "default"), ``secret`` (value masked),
-``dsn`` (password inside masked), ``keys``/``removed`` for nested blocks.
+``dsn`` (password inside masked), ``keys``/``removed`` for nested blocks,
+``ptr`` (a Go pointer field: an empty string or null is a value SPIRE parses,
+not "unset") and ``null`` (``'empty'``: JSON null reads as an empty block).
+
+Empty strings and JSON null: HCL v1 reads null as an empty string, and SPIRE
+treats an empty plain string field as unset (``validate.is_unset``); null for
+any other type fails to decode.
 """
 
 from __future__ import annotations
@@ -74,6 +81,15 @@ AWS_DATABASE_TYPES = ('aws_postgres', 'aws_mysql')  # sqlstore: labelled block f
 _ACME = block({
     'directory_url': _k(STR), 'domain_name': _k(STR), 'email': _k(STR), 'tos_accepted': _k(BOOL),
 })
+# The deprecated bundle_endpoint.acme block: run.go validateConfig requires these two.
+_ACME_TOP = block({
+    'directory_url': _k(STR), 'domain_name': _k(STR, required=True), 'email': _k(STR, required=True),
+    'tos_accepted': _k(BOOL),
+})
+
+# run.go configToDiskCertManager parses file_sync_interval unconditionally (spire 1.14.2 .. 1.14.7).
+_FILE_SYNC_INTERVAL_REQUIRED = ('SPIRE 1.14 parses it even when it is left out and then fails with: time: invalid '
+                                'duration ""; its documented default 1h applies to "0s"')
 
 SERVER = block({
     'admin_ids': _k(LST),
@@ -110,23 +126,26 @@ SERVER = block({
             'address': _k(STR),
             'port': _k(INT, port='zero-ok'),
             'refresh_hint': _k(DUR),
-            'acme': _ACME,
+            'acme': _ACME_TOP,
             'profile': block({
                 'https_spiffe': block({}),
                 'https_web': block({
                     'acme': _ACME,
                     'serving_cert_file': block({
-                        'cert_file_path': _k(STR), 'key_file_path': _k(STR), 'file_sync_interval': _k(DUR),
+                        # diskcertmanager loads both files when the configuration is read
+                        'cert_file_path': _k(STR, required=True),
+                        'key_file_path': _k(STR, required=True),
+                        'file_sync_interval': _k(DUR, required=_FILE_SYNC_INTERVAL_REQUIRED),
                     }),
                 }),
             }),
         }),
         'federates_with': mapof({
-            'bundle_endpoint_url': _k(STR),
+            'bundle_endpoint_url': _k(STR, required=True),
             'bundle_endpoint_profile': block({
-                'https_spiffe': block({'endpoint_spiffe_id': _k(STR)}),
+                'https_spiffe': block({'endpoint_spiffe_id': _k(STR, required=True)}),
                 'https_web': block({}),
-            }),
+            }, required='missing bundle endpoint configuration (SPIRE)'),
         }, removed={'bundle_endpoint': ('1.1.0', 'use bundle_endpoint_url and bundle_endpoint_profile')}),
     }),
     'disable_jwt_svids': _k(BOOL),
@@ -141,7 +160,7 @@ SERVER = block({
     'ratelimit': block({'attestation': _k(BOOL), 'signing': _k(BOOL)}),
     'socket_path': _k(STR),
     'trust_domain': _k(STR, required=True),
-    'max_attested_node_info_staleness': _k(DUR),
+    'max_attested_node_info_staleness': _k(DUR, ptr=True),  # *string: parsed when set, even to ""
     'profiling_enabled': _k(BOOL),
     'profiling_port': _k(INT, port='zero-ok'),
     'profiling_freq': _k(INT),
@@ -233,12 +252,13 @@ PLUGIN_BLOCK = block({
     'plugin_cmd': _k(STR),
     'plugin_args': _k(LST),
     'plugin_checksum': _k(STR),
-    'plugin_data': _k(ANY),  # checked against the plugin's own table
-    'plugin_data_file': _k(STR),
+    'plugin_data': _k(ANY, null='empty'),  # checked against the plugin's own table; null: no data
+    'plugin_data_file': _k(STR, ptr=True),  # *string: set to "" (or null) it names no file, and SPIRE fails
     'enabled': _k(BOOL),
 })
 
-_AWS_DB = block({'region': _k(STR), 'access_key_id': _k(STR), 'secret_access_key': _k(STR, secret=True)})
+_AWS_DB = block({'region': _k(STR, required='region must be specified (SPIRE)'), 'access_key_id': _k(STR),
+                 'secret_access_key': _k(STR, secret=True)})
 
 SQL = block({
     'database_type': _k('dbtype', required=True, keys={'aws_postgres': _AWS_DB, 'aws_mysql': _AWS_DB}),
@@ -247,7 +267,7 @@ SQL = block({
     'root_ca_path': _k(STR),
     'client_cert_path': _k(STR),
     'client_key_path': _k(STR),
-    'conn_max_lifetime': _k(DUR),
+    'conn_max_lifetime': _k(DUR, ptr=True),  # *string: parsed when set, even to ""
     'max_open_conns': _k(INT),
     'max_idle_conns': _k(INT),
     'disable_migration': _k(BOOL),

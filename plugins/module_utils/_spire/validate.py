@@ -11,6 +11,8 @@ Severity model (documented in the module):
 * ``policy``: an error when ``strict`` is true, a warning otherwise; used
   where SPIRE only logs a warning or accepts a risky setting (SVID TTL vs
   CA TTL, literal DSN password, weak PostgreSQL TLS, no NodeAttestor, ...).
+  Every such rule is named in :data:`POLICY_RULES` and reported through
+  ``Report.policy(rule, ...)``, the only way a strict-only finding is filed.
 
 Messages start with the key path and never contain a secret value.
 """
@@ -28,12 +30,26 @@ except ImportError:  # pragma: no cover - Python 2 is not supported by this coll
 
 from . import env
 from . import schema as S
-from .hcl import format_path
+from .hcl import NULL, format_path
 
 SECRET_KEY_NAMES = frozenset(('password', 'passwd', 'secret', 'secret_access_key', 'join_token', 'token', 'client_secret',
                               'api_key', 'secret_key'))
 DSN_KEY_NAMES = frozenset(('connection_string', 'ro_connection_string'))
 MASK = '********'
+
+
+# The strict-only (policy) rules: each is an error when ``strict`` is true and a
+# warning otherwise, wherever it is found.  docs/spire_config.md lists the same ids and
+# the unit tests walk this table (tests/unit/plugins/module_utils/_spire/test_rules.py).
+POLICY_RULES = {
+    'svid-ttl': 'an SVID TTL (default_x509_svid_ttl, default_jwt_svid_ttl, agent_ttl) above min(ca_ttl/6, 7d); '
+                'SPIRE only logs a warning',
+    'dsn-literal-password': 'a literal password in a DataStore connection string',
+    'dsn-sslmode': 'a PostgreSQL sslmode that does not verify the server certificate, or none',
+    'no-node-attestor': 'a server with no enabled NodeAttestor',
+    'trust-domain-spiffe-id': 'a trust domain (server, agent or federates_with) written as a spiffe:// ID',
+    'trust-domain-length': 'a trust domain (server, agent or federates_with) longer than 255 characters',
+}
 
 
 class Report(object):
@@ -46,6 +62,7 @@ class Report(object):
         self.environ = environ or {}
         self.errors = []
         self.warnings = []
+        self.policy_findings = []  # (rule, path) of every strict-only finding, whatever ``strict``
 
     def _fmt(self, path, message):
         where = self.positions.get(tuple(path))
@@ -58,12 +75,22 @@ class Report(object):
     def warn(self, path, message):
         self.warnings.append(self._fmt(path, message))
 
-    def policy(self, path, message):
-        """An error in strict mode, a warning otherwise."""
+    def policy(self, rule, path, message):
+        """A finding of the strict-only rule ``rule``: an error in strict mode, a warning otherwise."""
+        if rule not in POLICY_RULES:
+            raise AssertionError('unknown policy rule %r' % (rule,))  # a bug in the rules
+        self.policy_findings.append((rule, tuple(path)))
         if self.strict:
             self.error(path, message + ' [strict]')
         else:
             self.warn(path, message)
+
+    def finding(self, path, message, rule=None):
+        """An error, or a policy finding when ``rule`` names a strict-only rule."""
+        if rule is None:
+            self.error(path, message)
+        else:
+            self.policy(rule, path, message)
 
 
 # ----------------------------------------------------------------- durations
@@ -130,28 +157,32 @@ _PATH_SEGMENT = re.compile(r'[A-Za-z0-9._-]+\Z')
 
 
 def trust_domain_problem(value):
-    """Return (message, is_policy) when ``value`` is not a plain SPIFFE trust domain name."""
+    """Return (message, rule) when ``value`` is not a plain SPIFFE trust domain name.
+
+    ``rule`` is None when SPIRE refuses the value (or it is certainly wrong), or the
+    id of the strict-only rule (see POLICY_RULES) when SPIRE accepts it.
+    """
     if value == '':
-        return 'must not be empty', False
+        return 'must not be empty', None
     if ':/' in value:
         problem = spiffe_id_problem(value)
         if problem:
-            return 'looks like a SPIFFE ID but is not valid: %s' % problem, False
+            return 'looks like a SPIFFE ID but is not valid: %s' % problem, None
         if value.rstrip('/') != 'spiffe://' + value[len('spiffe://'):].split('/')[0]:
-            return 'must be a trust domain name, not a SPIFFE ID with a path', False
+            return 'must be a trust domain name, not a SPIFFE ID with a path', None
         return ('is written as a SPIFFE ID; SPIRE accepts it but write the bare name %r'
-                % value[len('spiffe://'):].rstrip('/')), True
+                % value[len('spiffe://'):].rstrip('/')), 'trust-domain-spiffe-id'
     if value.lower() != value and _TD_CHARS.match(value.lower()):
-        return 'must be lowercase (SPIFFE trust domain names use a-z 0-9 . - _)', False
+        return 'must be lowercase (SPIFFE trust domain names use a-z 0-9 . - _)', None
     if ':' in value:
-        return 'must not contain a port (only a-z 0-9 . - _ are allowed)', False
+        return 'must not contain a port (only a-z 0-9 . - _ are allowed)', None
     if '/' in value:
-        return 'must not contain a path (only a-z 0-9 . - _ are allowed)', False
+        return 'must not contain a path (only a-z 0-9 . - _ are allowed)', None
     if not _TD_CHARS.match(value):
-        return 'contains characters a SPIFFE trust domain cannot have (allowed: a-z 0-9 . - _)', False
+        return 'contains characters a SPIFFE trust domain cannot have (allowed: a-z 0-9 . - _)', None
     if len(value) > 255:
-        return 'is longer than 255 characters, which the SPIFFE specification does not allow', True
-    return None, False
+        return 'is longer than 255 characters, which the SPIFFE specification does not allow', 'trust-domain-length'
+    return None, None
 
 
 def spiffe_id_problem(value):
@@ -303,12 +334,49 @@ def _typename(value):
         return 'a list'
     if isinstance(value, dict):
         return 'a block'
+    if value is NULL:
+        return 'null'
     return type(value).__name__
 
 
-def coerce(value, spec, path, report):
-    """Check ``value`` against ``spec``; return it normalized to SPIRE's type (as HCL v1 would decode it)."""
+# What SPIRE's Go field of each kind expects, for messages.
+_KIND_NAMES = {'int': 'a number', 'float': 'a number', 'bool': 'true or false', 'strlist': 'a list',
+               'block': 'a block', 'map': 'a block', 'blocklist': 'a block', 'plugins': 'a block of plugin types',
+               'dbtype': 'a database type', 'any': 'a value'}
+
+
+def is_unset(value, spec):
+    """True when SPIRE reads ``value`` exactly as if the key were left out.
+
+    HCL v1 reads JSON ``null`` as an empty string, and SPIRE treats an empty
+    string as "not set" in every plain Go string field (core settings merged with
+    their defaults, plugin data).  Not so for a pointer field (``ptr``), where an
+    empty string is a value that SPIRE then parses, nor for any other type, where
+    null does not decode at all.
+    """
     kind = spec['kind']
+    if kind in ('str', 'duration') and not spec.get('ptr'):
+        return value is NULL or value == ''
+    if kind == 'dbtype':
+        return value == ''
+    return False
+
+
+def coerce(value, spec, path, report):
+    """Check ``value`` against ``spec``; return it normalized to SPIRE's type (as HCL v1 would decode it).
+
+    A JSON null that SPIRE cannot read is reported and returned as ``NULL``;
+    check_block() leaves such keys out of the normalized block.
+    """
+    kind = spec['kind']
+    if value is NULL:
+        if spec.get('null') == 'empty':
+            return {}  # SPIRE reads it as empty (plugin_data: no data for the plugin)
+        if kind in ('str', 'duration'):
+            value = ''  # HCL v1 reads null as an empty string; a pointer field keeps it as a value
+        else:
+            report.error(path, 'is null, which SPIRE cannot decode as %s; leave the key out' % _KIND_NAMES.get(kind, kind))
+            return NULL
     if kind == 'any' or kind == 'plugins':
         return value
     if kind in ('str', 'duration'):
@@ -374,7 +442,8 @@ def coerce(value, spec, path, report):
         for name, item in value.items():
             if not isinstance(item, dict):
                 report.error(path + (name,), 'expected a block, got %s' % _typename(item))
-                out[name] = item
+                if item is not NULL:
+                    out[name] = item
             else:
                 out[name] = check_block(item, spec, path + (name,), report)
         return out
@@ -384,7 +453,8 @@ def coerce(value, spec, path, report):
         for i, item in enumerate(items):
             if not isinstance(item, dict):
                 report.error(path + (i,), 'expected a block, got %s' % _typename(item))
-                out.append(item)
+                if item is not NULL:
+                    out.append(item)
             else:
                 out.append(check_block(item, spec, path + (i,), report))
         return out
@@ -415,10 +485,7 @@ def _coerce_dbtype(value, spec, path, report):
         if not isinstance(body, dict):
             report.error(path + (name,), 'expected a block, got %s' % _typename(body))
             return value
-        out = check_block(body, spec['keys'][name], path + (name,), report)
-        if not out.get('region'):
-            report.error(path + (name, 'region'), 'is required (SPIRE: region must be specified)')
-        return {name: out}
+        return {name: check_block(body, spec['keys'][name], path + (name,), report)}
     report.error(path, 'expected a string or a labelled block, got %s' % _typename(value))
     return value
 
@@ -448,32 +515,61 @@ def _suggest(word, candidates):
     return (" (did you mean '%s'?)" % match[0]) if match else ''
 
 
+def _required_message(kspec, empty):
+    reason = kspec['required'] if isinstance(kspec['required'], str) else None
+    text = 'is required: it is empty (or null), the same as unset' if empty else 'is required'
+    if reason:
+        text += ('; ' if empty else ': ') + reason
+    return text
+
+
 def check_block(data, spec, path, report):
-    """Check the keys of one block; return a normalized copy."""
+    """Check the keys of one block; return a normalized copy.
+
+    Keys whose value SPIRE reads as unset (an empty string, JSON null; see
+    is_unset) are left out of the copy.  A required key must be present and
+    not unset.
+    """
     known = spec['keys']
     removed = spec.get('removed') or {}
     lowered = dict((k.lower(), k) for k in known)
     out = {}
+    unset = set()
+    refused = set()
     for key, value in data.items():
         kpath = path + (key,)
+        canonical = key
         if key in known:
-            out[key] = coerce(value, known[key], kpath, report)
+            pass
         elif key in removed:
             version, hint = removed[key]
             report.error(kpath, 'was removed in SPIRE %s%s' % (version, ('; ' + hint) if hint else ''))
-            out[key] = value
+            if value is not NULL:
+                out[key] = value
+            continue
         elif key.lower() in lowered:
             canonical = lowered[key.lower()]
             if canonical in data:
                 report.error(kpath, "duplicates key '%s' (SPIRE matches keys case-insensitively)" % canonical)
                 continue
             report.warn(kpath, "SPIRE matches keys case-insensitively; written here as '%s'" % canonical)
-            out[canonical] = coerce(value, known[canonical], path + (canonical,), report)
+            kpath = path + (canonical,)
         else:
             where = format_path(path) or 'the top level'
             report.error(kpath, 'unknown key in %s%s' % (where, _suggest(key, list(known) + list(removed))))
-            out[key] = value
+            if value is not NULL:
+                out[key] = value
+            continue
+        kspec = known[canonical]
+        if is_unset(value, kspec):
+            unset.add(canonical)
+            continue
+        result = coerce(value, kspec, kpath, report)
+        if result is NULL:
+            refused.add(canonical)
+        else:
+            out[canonical] = result
     for key, kspec in known.items():
-        if kspec.get('required') and key not in out:
-            report.error(path + (key,), 'is required')
+        if kspec.get('required') and key not in out and key not in refused:
+            report.error(path + (key,), _required_message(kspec, key in unset))
     return out

@@ -8,11 +8,13 @@ the lab has not built them: ``lab/build.sh spire`` puts them under
 import json
 import os
 import pathlib
+import re
 import stat
 import subprocess
 import sys
 
 import pytest
+from ansible.module_utils import _internal as ansible_internal
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -33,8 +35,13 @@ def valid_context(name):
 
 @pytest.fixture(autouse=True)
 def fresh_warnings(monkeypatch):
-    """AnsibleModule keeps warnings in a process-wide registry; give every test its own."""
+    """AnsibleModule keeps warnings in a process-wide registry; give every test its own.
+
+    Once a test in the same run imports controller code (ansible.errors, a filter plugin), ansible-core
+    sends module warnings to the controller's display instead of the result: run as a module does.
+    """
     monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+    monkeypatch.setattr(ansible_internal, "is_controller", False)
 
 
 def run(args, capsys, check_mode=False, diff=False):
@@ -301,3 +308,122 @@ def test_validate_with_requires_an_executable(capsys, tmp_path):
             "validate_with": str(fake)}
     code, result = run(args, capsys)
     assert code == 1 and result["errors"] == ["validate_with: %s is not an executable file" % fake]
+
+
+# --------------------------------------------------------------------- corpus
+# Real upstream configurations (tests/unit/fixtures/spire_config/corpus/README.md): those in accepted/ must pass,
+# those in refused/ must fail naming the recorded key path. manifest.json records what SPIRE 1.14 does with each
+# ("spire", at start-up), what `validate` says where that differs ("validate"), and, where this module and SPIRE
+# disagree, the rules of this module alone that make the difference ("ours_alone").
+CORPUS = FIXTURES / "corpus"
+CORPUS_MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
+CORPUS_FILES = sorted((verdict, p.name) for verdict in ("accepted", "refused") for p in (CORPUS / verdict).iterdir())
+DOCS = pathlib.Path(__file__).resolve().parents[4] / "docs" / "spire_config.md"
+
+# The rules of this module alone (docs/spire_config.md, "Stricter than SPIRE"): the errors each one gives,
+# as (key path pattern, message pattern).
+OURS_ALONE = {
+    "unchecked-section-keys": (r"(plugins\.[^:]*\.plugin_data|telemetry|server\.experimental|agent\.experimental|agent\.sds"
+                               r"|server\.federation|server\.federation\.federates_with\.[^:]*)\.[^.:]+",
+                               r"^(unknown key in|was removed in SPIRE)"),
+    "duplicate-attribute": (r"parse error", r"is a duplicate key"),
+    "psat-needs-a-cluster": (r"plugins\.NodeAttestor\.k8s_psat\.plugin_data\.clusters", r"^needs at least one cluster"),
+    "psat-service-account-form": (r"plugins\.NodeAttestor\.k8s_psat\.plugin_data\.clusters.*\[\d+\]", r"is not in NAMESPACE:SERVICEACCOUNT form"),
+    "trust-domain-with-path": (r".*", r"not a SPIFFE ID with a path"),
+    "server-replicas-shared-datastore": (r"plugins\.DataStore\.sql\.plugin_data\.database_type", r"needs a shared database"),
+}
+
+
+def corpus_entry(name):
+    return CORPUS_MANIFEST[name]
+
+
+def corpus_args(verdict, name):
+    entry = corpus_entry(name)
+    return {"component": entry["component"], "src": str(CORPUS / verdict / name), "strict": entry.get("strict", True),
+            "server_replicas": entry.get("server_replicas", 1), "validate_env": entry.get("env", {})}
+
+
+def test_corpus_manifest_describes_every_file():
+    assert len(CORPUS_FILES) == len(CORPUS_MANIFEST) and {n for _v, n in CORPUS_FILES} == set(CORPUS_MANIFEST)
+    readme = (CORPUS / "README.md").read_text()
+    for _verdict, name in CORPUS_FILES:
+        entry = corpus_entry(name)
+        assert entry["component"] in ("server", "agent") and entry["spire"] in ("accepts", "refuses")
+        assert entry.get("validate", entry["spire"]) in ("accepts", "refuses", "skip")
+        assert entry["source"].split(" ")[0] in readme or entry["source"].startswith("derived from "), entry["source"]
+    accepted = sum(1 for v, _n in CORPUS_FILES if v == "accepted")
+    assert accepted >= 60 and len(CORPUS_FILES) - accepted >= 20, "the corpus keeps real configurations of both kinds"
+
+
+def test_ours_alone_rules_are_documented():
+    docs = DOCS.read_text()
+    section = docs[docs.index("## Stricter than SPIRE"):]
+    section = section[:section.index("\n## ", 4)]
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", section, re.M))
+    assert documented == set(OURS_ALONE)
+    used = {rule for entry in CORPUS_MANIFEST.values() for rule in entry.get("ours_alone", [])}
+    assert used <= documented
+
+
+@pytest.mark.parametrize("verdict, name", CORPUS_FILES, ids=["%s/%s" % c for c in CORPUS_FILES])
+def test_corpus_config_is_judged_as_recorded(verdict, name, capsys):
+    entry = corpus_entry(name)
+    code, result = run(corpus_args(verdict, name), capsys)
+    errors = result["errors"]
+    if verdict == "accepted":
+        assert code == 0, result.get("msg")
+        assert entry["spire"] == "accepts", "this module accepts what SPIRE refuses"
+        if entry.get("strict_only"):
+            # Accepted only with strict=false: with strict=true its only errors are the strict-only rules named.
+            analysis = api.analyze(entry["component"], text=(CORPUS / verdict / name).read_text(), environ=entry.get("env"))
+            assert analysis.errors and all(re.search(r"\[strict\]( \(line \d+, column \d+\))?$", e) for e in analysis.errors), analysis.errors
+            assert sorted({rule for rule, _path in analysis.policy_findings}) == entry["strict_only"]
+        else:
+            assert entry.get("strict", True), "a file accepted with strict=false names its strict-only rules"
+        return
+    assert code == 1, "refused file accepted"
+    hits = [e for e in errors if e.startswith(entry["path"] + ": ") and entry["message"] in e]
+    assert hits, errors
+    if entry["spire"] == "refuses":
+        assert not entry.get("ours_alone")
+        return
+    # SPIRE accepts it: every error comes from a rule of this module alone, and the manifest says which.
+    assert entry.get("ours_alone"), "%s: SPIRE accepts it, so the manifest must name the rules that are ours alone" % name
+    for error in errors:
+        path, message = error.split(": ", 1)
+        assert any(re.fullmatch(OURS_ALONE[rule][0], path) and re.search(OURS_ALONE[rule][1], message)
+                   for rule in entry["ours_alone"]), "not explained by %s: %s" % (entry["ours_alone"], error)
+
+
+@pytest.mark.parametrize("verdict, name", CORPUS_FILES, ids=["%s/%s" % c for c in CORPUS_FILES])
+def test_real_binary_judges_corpus_config_as_recorded(verdict, name):
+    """Where SPIRE decides it (`validate`), the real 1.14 binary agrees with the manifest."""
+    entry = corpus_entry(name)
+    expected = entry.get("validate", entry["spire"])
+    if expected == "skip":
+        pytest.skip(entry["validate_note"])
+    binary = spire_binary("spire-" + entry["component"])
+    if binary is None:
+        pytest.skip("spire-%s is not built: run lab/build.sh spire" % entry["component"])
+    path = CORPUS / verdict / name
+    rc, output = binary_validate(binary, path, entry.get("env"))
+    if rc != 0 and expected == "accepts":
+        missing = files_spire_could_not_open(output, path.read_text())
+        if missing:
+            pytest.skip("SPIRE decides this one only with the files it names: %s" % ", ".join(missing))
+    assert (rc == 0) == (expected == "accepts"), output
+
+
+def files_spire_could_not_open(output, config_text):
+    """The files named in the configuration whose absence is every reason `validate` gives, or [].
+
+    `validate` opens what a configuration names (log_file, an x509pop trust bundle, the bundle endpoint's
+    serving certificate): on this machine they do not exist, so its verdict says nothing about the file.
+    """
+    reasons = [line.split(" is invalid: ", 1)[1] if " is invalid: " in line else line.strip()
+               for line in output.splitlines() if " is invalid: " in line or line.startswith("\t\t")]
+    found = [re.search(r"open (\S+): no such file or directory", reason) for reason in reasons]
+    if reasons and all(m and m.group(1) in config_text for m in found):
+        return sorted({m.group(1) for m in found})
+    return []

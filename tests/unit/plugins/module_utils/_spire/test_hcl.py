@@ -94,7 +94,8 @@ def test_repeated_blocks_merge_and_lists_collect():
     ("a @ 1", 1, 3, "illegal character"),
     ('{"a": 1, "a": 2}', 1, 10, "a is a duplicate key"),
     ('{"a": [1, }', 1, 11, "unexpected character"),
-    ('{"a": null}', 1, 7, "null is not supported"),
+    ('{"a": nul}', 1, 7, "unexpected character"),
+    ('{"a": ["x", null]}', 1, 13, "null is not allowed in a list"),
     ('{"a" 1}', 1, 6, "expected ':'"),
 ])
 def test_parse_errors_name_line_and_column(text, line, column, fragment):
@@ -115,6 +116,16 @@ def test_json_list_of_objects_is_repeated_blocks():
     data = parse(text)
     assert data["plugins"]["NodeAttestor"] == {"k8s_psat": {"plugin_data": {}}, "join_token": {}}
     assert data["telemetry"] == {"DogStatsd": [{"address": "x"}], "AllowedLabels": ["a", "b"]}
+
+
+def test_json_null_is_kept_for_the_key_tables():
+    """HCL v1 reads null as an empty string token; what it means depends on the key (validate.coerce)."""
+    data, positions = hcl.parse('{"a": null, "b": ["x"], "c": {"d": null}}')
+    assert data == {"a": hcl.NULL, "b": ["x"], "c": {"d": hcl.NULL}}
+    assert data["a"] is hcl.NULL and not hcl.NULL and repr(hcl.NULL) == "null"
+    assert positions[("c", "d")] == (1, 31)
+    import copy
+    assert copy.deepcopy(data)["c"]["d"] is hcl.NULL, "masking deep-copies the data: null stays the one object"
 
 
 def test_from_python_matches_parse():

@@ -6,12 +6,17 @@ an exact key path with the given text.  ``policy`` rules are errors when
 strict and warnings otherwise; ``warn`` findings never fail.
 """
 
+import ast
 import copy
+import json
 import pathlib
+import re
 
 import pytest
 
-from ansible_collections.ardur.spire.plugins.module_utils._spire import api
+from ansible_collections.ardur.spire.plugins.module_utils._spire import api, hcl, rules
+from ansible_collections.ardur.spire.plugins.module_utils._spire import schema as S
+from ansible_collections.ardur.spire.plugins.module_utils._spire.validate import POLICY_RULES, Report
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "fixtures" / "spire_config" / "valid"
 BASE = {
@@ -21,6 +26,10 @@ BASE = {
 SQL = ("plugins", "DataStore", "sql", "plugin_data")
 PSAT = ("plugins", "NodeAttestor", "k8s_psat", "plugin_data")
 K8S = ("plugins", "WorkloadAttestor", "k8s", "plugin_data")
+BE = ("server", "federation", "bundle_endpoint")
+FW = ("server", "federation", "federates_with", "other.example")
+ACME = {"domain_name": "bundle.example", "email": "ops@example.org", "tos_accepted": True}
+SERVING = {"cert_file_path": "/run/spire/bundle-tls/tls.crt", "key_file_path": "/run/spire/bundle-tls/tls.key", "file_sync_interval": "1h"}
 DEL = object()
 
 
@@ -33,7 +42,7 @@ def mutate(component, changes):
         if value is DEL:
             parent.pop(path[-1], None)
         else:
-            parent[path[-1]] = value
+            parent[path[-1]] = copy.deepcopy(value)  # never share a table's value between cases
     return data
 
 
@@ -313,6 +322,51 @@ CASES = [
      'server.federation.federates_with["other.example"].bundle_endpoint_url', "must use https://", "error"),
     ("unbraced-env-reference", "server", [(("server", "jwt_issuer"), "https://${HOST}/")],
      [(("server", "jwt_issuer"), "https://$HOST/")], "server.jwt_issuer", "-expandEnv replaces", "warn"),
+    # --- federation (run.go validateConfig, setBundleEndpointConfigProfile, parseBundleEndpointProfile)
+    ("bundle-endpoint-https-web-needs-a-source", "server", [(BE, {"profile": {"https_web": {"acme": ACME}}})],
+     [(BE, {"profile": {"https_web": {}}})],
+     "server.federation.bundle_endpoint.profile.https_web", "needs 'acme' or 'serving_cert_file'", "error"),
+    ("bundle-endpoint-https-web-serving-cert", "server", [(BE, {"profile": {"https_web": {"serving_cert_file": SERVING}}})],
+     [(BE, {"profile": {"https_web": {"serving_cert_file": dict(SERVING, cert_file_path="")}}})],
+     "server.federation.bundle_endpoint.profile.https_web.serving_cert_file.cert_file_path", "is required", "error"),
+    ("bundle-endpoint-file-sync-interval", "server",
+     [(BE, {"profile": {"https_web": {"serving_cert_file": dict(SERVING, file_sync_interval="0s")}}})],
+     [(BE, {"profile": {"https_web": {"serving_cert_file": {"cert_file_path": "/c", "key_file_path": "/k"}}}})],
+     "server.federation.bundle_endpoint.profile.https_web.serving_cert_file.file_sync_interval",
+     'fails with: time: invalid duration ""', "error"),
+    ("bundle-endpoint-one-profile", "server", [(BE, {"profile": {"https_spiffe": {}}})],
+     [(BE, {"profile": {"https_spiffe": {}, "https_web": {"acme": ACME}}})],
+     "server.federation.bundle_endpoint.profile", "exactly one bundle endpoint profile is expected, found 2", "error"),
+    ("bundle-endpoint-no-profile", "server", [(BE, {"port": 8443, "profile": {"https_spiffe": {}}})], [(BE, {"port": 8443})],
+     "server.federation.bundle_endpoint", "has no profile: SPIRE uses https_spiffe", "warn"),
+    ("bundle-endpoint-acme-and-profile", "server", [], [(BE, {"acme": ACME, "profile": {"https_spiffe": {}}})],
+     "server.federation.bundle_endpoint", "either 'acme' or 'profile' can be set, not both", "error"),
+    ("bundle-endpoint-acme-deprecated", "server", [], [(BE, {"acme": ACME})],
+     "server.federation.bundle_endpoint.acme", "is deprecated", "warn"),
+    ("bundle-endpoint-acme-email", "server", [], [(BE, {"acme": {"domain_name": "b.example"}})],
+     "server.federation.bundle_endpoint.acme.email", "is required", "error"),
+    ("federates-with-profile-required", "server", [(FW, {"bundle_endpoint_url": "https://o/b", "bundle_endpoint_profile": {"https_web": {}}})],
+     [(FW, {"bundle_endpoint_url": "https://o/b"})],
+     'server.federation.federates_with["other.example"].bundle_endpoint_profile', "missing bundle endpoint configuration", "error"),
+    ("federates-with-one-profile", "server", [],
+     [(FW, {"bundle_endpoint_url": "https://o/b", "bundle_endpoint_profile": {}})],
+     'server.federation.federates_with["other.example"].bundle_endpoint_profile', "exactly one bundle endpoint profile", "error"),
+    ("federates-with-endpoint-spiffe-id", "server",
+     [(FW, {"bundle_endpoint_url": "https://o/b", "bundle_endpoint_profile": {"https_spiffe": {"endpoint_spiffe_id": "spiffe://other.example/spire/server"}}})],
+     [(FW, {"bundle_endpoint_url": "https://o/b", "bundle_endpoint_profile": {"https_spiffe": {"endpoint_spiffe_id": "other.example/spire/server"}}})],
+     'server.federation.federates_with["other.example"].bundle_endpoint_profile.https_spiffe.endpoint_spiffe_id', "is not a SPIFFE ID", "error"),
+    ("federates-with-endpoint-spiffe-id-required", "server", [],
+     [(FW, {"bundle_endpoint_url": "https://o/b", "bundle_endpoint_profile": {"https_spiffe": {}}})],
+     'server.federation.federates_with["other.example"].bundle_endpoint_profile.https_spiffe.endpoint_spiffe_id', "is required", "error"),
+    ("federates-with-trust-domain", "server", [], [(("server", "federation"), {"federates_with": {"Other.Example": {
+        "bundle_endpoint_url": "https://o/b", "bundle_endpoint_profile": {"https_web": {}}}}})],
+     'server.federation.federates_with["Other.Example"]', "trust domain must be lowercase", "error"),
+    # --- empty strings: unset where SPIRE reads them so, a value where it parses them
+    ("empty-optional-is-unset", "server", [(("server", "log_level"), ""), (("server", "ca_ttl"), ""), (SQL + ("ro_connection_string",), "")],
+     [(("server", "max_attested_node_info_staleness"), "")],
+     "server.max_attested_node_info_staleness", "is not a Go duration", "error"),
+    ("empty-plugin-data-file", "server", [], [(("plugins", "KeyManager", "disk"), {"plugin_data_file": ""})],
+     "plugins.KeyManager.disk.plugin_data_file", "SPIRE reads the plugin data from this path", "error"),
 ]
 
 
@@ -422,3 +476,261 @@ plugins {
     good = api.analyze('server', text=text, environ={'DSN': strong})
     assert not good.errors
     assert not any('environment reference' in w for w in good.warnings)
+
+
+# ------------------------------------------------------------ strict-only rules
+# Every strict-only (policy) rule, at every place it can be found.  test_policy_table_is_complete
+# fails when a rule is added to validate.POLICY_RULES without a row here.
+POLICY_CASES = [
+    ("svid-ttl", "server", [(("server", "default_x509_svid_ttl"), "12h")], "server.default_x509_svid_ttl"),
+    ("svid-ttl", "server", [(("server", "default_jwt_svid_ttl"), "5h")], "server.default_jwt_svid_ttl"),
+    ("svid-ttl", "server", [(("server", "agent_ttl"), "5h")], "server.agent_ttl"),
+    ("svid-ttl", "server", [(("server", "ca_ttl"), "1h"), (("server", "default_x509_svid_ttl"), DEL),
+                            (("server", "default_jwt_svid_ttl"), DEL), (("server", "agent_ttl"), DEL)],
+     "server.default_x509_svid_ttl"),
+    ("dsn-literal-password", "server", [(SQL + ("connection_string",), "host=db user=spire password=hunter2 sslmode=verify-full")],
+     "plugins.DataStore.sql.plugin_data.connection_string"),
+    ("dsn-literal-password", "server", [(SQL + ("ro_connection_string",), "postgres://u:hunter2@ro/spire?sslmode=verify-full")],
+     "plugins.DataStore.sql.plugin_data.ro_connection_string"),
+    ("dsn-sslmode", "server", [(SQL + ("connection_string",), "host=db password=${PW}")],
+     "plugins.DataStore.sql.plugin_data.connection_string"),
+    ("dsn-sslmode", "server", [(SQL + ("connection_string",), "host=db password=${PW} sslmode=require")],
+     "plugins.DataStore.sql.plugin_data.connection_string"),
+    ("dsn-sslmode", "server", [(SQL + ("ro_connection_string",), "postgres://u:${PW}@ro/spire?sslmode=disable")],
+     "plugins.DataStore.sql.plugin_data.ro_connection_string"),
+    ("no-node-attestor", "server", [(("plugins", "NodeAttestor"), DEL)], "plugins.NodeAttestor"),
+    ("no-node-attestor", "server", [(("plugins", "NodeAttestor", "k8s_psat", "enabled"), False)], "plugins.NodeAttestor"),
+    ("trust-domain-spiffe-id", "server", [(("server", "trust_domain"), "spiffe://ardur.example")], "server.trust_domain"),
+    ("trust-domain-spiffe-id", "agent", [(("agent", "trust_domain"), "spiffe://ardur.example")], "agent.trust_domain"),
+    ("trust-domain-spiffe-id", "server", [(("server", "federation"), {"federates_with": {"spiffe://example.org": {
+        "bundle_endpoint_url": "https://example.org:8443", "bundle_endpoint_profile": {"https_web": {}}}}})],
+     'server.federation.federates_with["spiffe://example.org"]'),
+    ("trust-domain-length", "server", [(("server", "trust_domain"), "a" * 256)], "server.trust_domain"),
+    ("trust-domain-length", "agent", [(("agent", "trust_domain"), "b" * 300)], "agent.trust_domain"),
+    ("trust-domain-length", "server", [(("server", "federation"), {"federates_with": {"c" * 256: {
+        "bundle_endpoint_url": "https://example.org:8443", "bundle_endpoint_profile": {"https_web": {}}}}})],
+     "server.federation.federates_with.%s" % ("c" * 256)),
+]
+
+
+def test_policy_table_is_complete():
+    """A strict-only rule that has no row here (and so no proof that strict=false relaxes it) fails."""
+    assert {case[0] for case in POLICY_CASES} == set(POLICY_RULES)
+
+
+@pytest.mark.parametrize("case", POLICY_CASES, ids=["%s@%s" % (c[0], c[3]) for c in POLICY_CASES])
+def test_strict_only_rule_errors_when_strict_and_only_warns_otherwise(case):
+    rule, component, changes, path = case
+    strict = run(component, changes, strict=True)
+    lenient = run(component, changes, strict=False)
+    assert findings(strict.errors, path), strict.errors
+    assert all(m.endswith("[strict]") for m in strict.errors), "only the strict-only finding fails: %s" % strict.errors
+    assert any(r == rule and hcl.format_path(p) == path for r, p in strict.policy_findings), strict.policy_findings
+    assert lenient.errors == [], "strict=false must not fail on a strict-only rule: %s" % lenient.errors
+    assert findings(lenient.warnings, path), lenient.warnings
+    assert [r for r, _p in lenient.policy_findings] == [r for r, _p in strict.policy_findings]
+
+
+RULES_DIR = pathlib.Path(rules.__file__).resolve().parent
+
+
+def test_every_policy_call_names_a_registered_rule():
+    """Strict-only findings are filed only through Report.policy/finding with a rule of POLICY_RULES."""
+    used = set()
+    for source in sorted(RULES_DIR.glob("*.py")):
+        tree = ast.parse(source.read_text())
+        for node in ast.walk(tree):
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Attribute) and func.attr == "policy" and getattr(func.value, "id", None) == "report":
+                assert isinstance(node.args[0], ast.Constant), "%s:%d: the rule must be a literal id" % (source.name, node.lineno)
+                used.add(node.args[0].value)
+            if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) == 2:
+                second = node.value.elts[1]
+                if isinstance(second, ast.Constant) and isinstance(second.value, str) and second.value in POLICY_RULES:
+                    used.add(second.value)  # returned by a problem function (trust_domain_problem)
+    assert used == set(POLICY_RULES)
+
+
+def test_trust_domain_problems_are_filed_in_one_place():
+    """trust_domain_problem() returns the rule of a problem SPIRE accepts; only check_trust_domain may read it."""
+    tree = ast.parse((RULES_DIR / "rules.py").read_text())
+    callers = set()
+    for func in ast.walk(tree):
+        if isinstance(func, ast.FunctionDef):
+            for node in ast.walk(func):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "trust_domain_problem":
+                    callers.add(func.name)
+    assert callers == {"check_trust_domain"}
+
+
+def test_docs_list_every_strict_only_rule():
+    docs = (pathlib.Path(__file__).resolve().parents[5] / "docs" / "spire_config.md").read_text()
+    policy = docs[docs.index("* **Policy**"):docs.index("* **Warning**")]
+    assert set(re.findall(r"`([a-z0-9-]+)`", policy)) & set(POLICY_RULES) == set(POLICY_RULES), policy
+
+
+def test_an_unknown_policy_rule_is_a_bug():
+    with pytest.raises(AssertionError):
+        Report().policy("no-such-rule", ("server",), "x")
+
+
+# ----------------------------------------------------------- null and empty
+def as_json(component, changes):
+    """The mutated base configuration as JSON text, with NULL written as JSON null."""
+    data = mutate(component, changes)
+    return json.dumps(data, default=lambda value: "__NULL__").replace('"__NULL__"', "null")
+
+
+NULL = hcl.NULL
+HELM_MEMORY_KEYMANAGER = ("plugins", "KeyManager")
+
+
+def test_helm_chart_memory_keymanager_plugin_data_null_is_accepted():
+    """The official chart renders the memory KeyManager as {"memory": {"plugin_data": null}}."""
+    text = as_json("server", [(HELM_MEMORY_KEYMANAGER, DEL)]).replace(
+        '"plugins": {', '"plugins": {"KeyManager": [{"memory": {"plugin_data": null}}], ', 1)
+    result = api.analyze("server", text=text, server_replicas=3)
+    assert result.errors == [] and result.warnings == []
+    assert result.config["plugins"]["KeyManager"] == {"memory": {"plugin_data": {}}}
+    assert 'KeyManager "memory" {\n    plugin_data {}\n  }' in result.rendered
+
+
+# (id, component, changes, None when SPIRE reads the null as unset, else (key path, text))
+NULL_CASES = [
+    ("string-unset", "server", [(("server", "log_file"), NULL), (("server", "jwt_issuer"), NULL)], None),
+    ("enum-unset", "server", [(("server", "log_level"), NULL), (("server", "ca_key_type"), NULL)], None),
+    ("duration-unset", "server", [(("server", "ca_ttl"), NULL), (("server", "agent_ttl"), NULL)], None),
+    ("health-port-unset", "agent", [(("health_checks", "bind_port"), NULL)], None),
+    ("plugin-data-null", "agent", [(("plugins", "WorkloadAttestor", "unix", "plugin_data"), NULL)], None),
+    ("plugin-cmd-null", "agent", [(("plugins", "WorkloadAttestor", "unix", "plugin_cmd"), NULL)], None),
+    ("list-element", "server", [(("server", "admin_ids"), ["spiffe://ardur.example/admin", NULL])],
+     ("parse error", "null is not allowed in a list")),
+    ("required-string", "server", [(("server", "trust_domain"), NULL)], ("server.trust_domain", "is required: it is empty (or null)")),
+    ("int", "server", [(("server", "bind_port"), NULL)], ("server.bind_port", "is null, which SPIRE cannot decode as a number")),
+    ("bool", "server", [(("server", "audit_log_enabled"), NULL)], ("server.audit_log_enabled", "cannot decode as true or false")),
+    ("list", "server", [(("server", "admin_ids"), NULL)], ("server.admin_ids", "cannot decode as a list")),
+    ("block", "server", [(("server", "ca_subject"), NULL)], ("server.ca_subject", "cannot decode as a block")),
+    ("section", "agent", [(("telemetry",), NULL)], ("telemetry", "cannot decode as a block")),
+    ("plugins", "agent", [(("plugins",), NULL)], ("plugins", "cannot decode as a block of plugin types")),
+    ("map", "server", [(PSAT + ("clusters",), NULL)], ("plugins.NodeAttestor.k8s_psat.plugin_data.clusters", "is null: SPIRE hands")),
+    ("pointer-duration", "server", [(("server", "max_attested_node_info_staleness"), NULL)],
+     ("server.max_attested_node_info_staleness", "is not a Go duration")),
+    ("plugin-enabled", "agent", [(("plugins", "WorkloadAttestor", "unix", "enabled"), NULL)],
+     ("plugins.WorkloadAttestor.unix.enabled", "cannot decode as true or false")),
+    ("plugin-data-file", "agent", [(("plugins", "WorkloadAttestor", "unix"), {"plugin_data_file": NULL})],
+     ("plugins.WorkloadAttestor.unix.plugin_data_file", "SPIRE reads the plugin data from this path")),
+    ("plugin-body", "agent", [(("plugins", "WorkloadAttestor", "unix"), NULL)],
+     ("plugins.WorkloadAttestor.unix", "expected a plugin block, got null")),
+    ("plugin-type", "agent", [(("plugins", "WorkloadAttestor"), NULL)], ("plugins.WorkloadAttestor", "got null")),
+    ("in-plugin-data", "server", [(("plugins", "KeyManager", "disk", "plugin_data", "keys_path"), NULL)],
+     ("plugins.KeyManager.disk.plugin_data.keys_path", "is null: SPIRE hands plugin_data to the plugin as HCL text")),
+    ("in-unchecked-plugin-data", "server", [(("plugins", "NodeAttestor", "x509pop"), {"plugin_data": {"ca_bundle_path": NULL}})],
+     ("plugins.NodeAttestor.x509pop.plugin_data.ca_bundle_path", "is null: SPIRE hands")),
+    ("in-plugin-data-list", "agent", [(K8S + ("experimental",), {"sigstore": {"skipped_images": [NULL, "a"]}})],
+     ("parse error", "null is not allowed in a list")),
+    ("in-plugin-data-block", "agent", [(K8S + ("experimental",), {"sigstore": {"rekor_url": NULL}})],
+     ("plugins.WorkloadAttestor.k8s.plugin_data.experimental.sigstore.rekor_url", "is null: SPIRE hands")),
+]
+
+
+@pytest.mark.parametrize("case", NULL_CASES, ids=[c[0] for c in NULL_CASES])
+def test_json_null_means_what_it_means_to_spire(case):
+    _id, component, changes, expected = case
+    result = api.analyze(component, text=as_json(component, changes), server_replicas=3)
+    if expected is None:
+        assert result.errors == [], result.errors
+        assert "null" not in result.rendered
+        for path, _value in changes:
+            if path[-1] != "plugin_data":
+                parent = result.config
+                for part in path[:-1]:
+                    parent = parent[part]
+                assert path[-1] not in parent, "a null SPIRE reads as unset is left out"
+    else:
+        path, text = expected
+        assert any(text in m for m in findings(result.errors, path)), result.errors
+        # The position of the null is reported, and the rendered text never carries a null.
+        assert all("line " in m for m in findings(result.errors, path))
+        assert "null" not in result.rendered
+
+
+def schema_required(spec, path=()):
+    """(path, spec) of every key declared required in a key table; "*" stands for a name in a map."""
+    for key, kspec in spec["keys"].items():
+        kpath = path + (key,)
+        if kspec.get("required"):
+            yield kpath, kspec
+        if kspec["kind"] == "block":
+            yield from schema_required(kspec, kpath)
+        elif kspec["kind"] in ("map", "blocklist"):
+            yield from schema_required(kspec, kpath + ("*",))
+        elif kspec["kind"] == "dbtype":
+            for name, sub in kspec["keys"].items():
+                yield from schema_required(sub, kpath + (name,))
+
+
+def all_required():
+    for component in ("server", "agent"):
+        for path, kspec in schema_required(S.core_schema(component)):
+            yield component, path, kspec
+        for (ptype, name), spec in S.PLUGIN_DATA[component].items():
+            for path, kspec in schema_required(spec, ("plugins", ptype, name, "plugin_data")):
+                yield component, path, kspec
+
+
+# Valid configurations that, together, hold every block with a required key.
+REQUIRED_BASES = {
+    "server": [
+        [],
+        [(("server", "federation"), {
+            "bundle_endpoint": {"acme": ACME},
+            "federates_with": {"other.example": {"bundle_endpoint_url": "https://other.example:8443", "bundle_endpoint_profile": {
+                "https_spiffe": {"endpoint_spiffe_id": "spiffe://other.example/spire/server"}}}}})],
+        [(BE, {"profile": {"https_web": {"serving_cert_file": SERVING}}})],
+        [(SQL + ("database_type",), {"aws_postgres": {"region": "eu-west-1"}}),
+         (SQL + ("connection_string",), "host=db user=spire sslmode=verify-full")],
+        [(SQL + ("database_type",), {"aws_mysql": {"region": "eu-west-1"}}),
+         (SQL + ("connection_string",), "spire@tcp(db:3306)/spire?tls=true")],
+    ],
+    "agent": [[], [(("plugins", "KeyManager"), {"disk": {"plugin_data": {"directory": "/run/spire/data"}}})]],
+}
+
+
+def resolve(data, pattern):
+    """The concrete path of ``pattern`` in ``data`` (its parent must exist), or None."""
+    path, node = (), data
+    for part in pattern[:-1]:
+        if not isinstance(node, dict):
+            return None
+        if part == "*":
+            if not node:
+                return None
+            part = sorted(node)[0]
+        if part not in node:
+            return None
+        path, node = path + (part,), node[part]
+    return path + (pattern[-1],) if isinstance(node, dict) else None
+
+
+REQUIRED = sorted(set((component, path) for component, path, _kspec in all_required()))
+
+
+@pytest.mark.parametrize("component, pattern", REQUIRED, ids=["%s:%s" % (c, ".".join(p)) for c, p in REQUIRED])
+def test_required_means_present_and_not_empty(component, pattern):
+    """Walks the key tables: every required key must be present, and a string one not empty (nor null)."""
+    kspec = dict((p, k) for c, p, k in all_required() if c == component)[pattern]
+    found = [(base, resolve(mutate(component, base), pattern)) for base in REQUIRED_BASES[component]]
+    found = [(base, path) for base, path in found if path is not None]
+    assert found, "no base configuration in REQUIRED_BASES holds %s: add one" % (pattern,)
+    base, path = found[0]
+    assert run(component, base).errors == [], "the base itself is valid"
+    shown = hcl.format_path(path)
+    missing = run(component, base + [(path, DEL)])
+    assert any(m.startswith(shown + ": is required") for m in missing.errors), missing.errors
+    if kspec["kind"] in ("str", "duration", "dbtype"):
+        empty = run(component, base + [(path, "")], strict=False)
+        assert any(m.startswith(shown + ": is required: it is empty") for m in empty.errors), empty.errors
+        null = api.analyze(component, text=as_json(component, base + [(path, NULL)]), server_replicas=3, strict=False)
+        inside_plugin_data = "plugin_data" in path
+        text = "is null: SPIRE hands plugin_data" if inside_plugin_data else "is required: it is empty (or null)"
+        assert any(text in m for m in findings(null.errors, shown)), null.errors
