@@ -21,6 +21,8 @@ from cryptography.x509.oid import NameOID
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "Sup3r'Secret\"pa$$ w0rd/@:%{x}"
+# The trust domain and the cluster name have no default: every render passes these.
+IDENTITY = {"spire_trust_domain": "ardur.internal", "spire_cluster_name": "ardur"}
 
 
 class Render:
@@ -102,8 +104,9 @@ def db_ca(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def base_vars(db_ca):
-    """The inputs a render needs: the database host, password and CA."""
+    """The inputs a render needs: trust domain, cluster name, the database host, password and CA."""
     return {
+        **IDENTITY,
         "postgres_secret_host": "pg.db.svc",
         "postgres_secret_password": PASSWORD,
         "postgres_secret_ca_file": str(db_ca),

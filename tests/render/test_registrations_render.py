@@ -17,11 +17,14 @@ import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "tests" / "render" / "registrations-render.yml"
-COMMON = yaml.safe_load((REPO / "roles" / "spire" / "defaults" / "main.yml").read_text())
+# The shared defaults, plus the trust domain and cluster name every run passes (they have none).
+IDENTITY = {"spire_trust_domain": "ardur.internal", "spire_cluster_name": "ardur"}
+COMMON = {**yaml.safe_load((REPO / "roles" / "spire" / "defaults" / "main.yml").read_text()), **IDENTITY}
 
 
 def ansible_playbook(render_dir, extra_vars, vars_file=None):
-    extra = dict(extra_vars, spire_render_dir=str(render_dir))
+    extra = dict(IDENTITY, **extra_vars)
+    extra["spire_render_dir"] = str(render_dir)
     binary = pathlib.Path(sys.executable).with_name("ansible-playbook")
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_STDOUT_CALLBACK="default")
     more = ["-e", "@%s" % vars_file] if vars_file else []

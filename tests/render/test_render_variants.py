@@ -11,7 +11,7 @@ import yaml
 
 import subprocess
 
-from conftest import PASSWORD, run_playbook, spire_binary, write_ca
+from conftest import IDENTITY, PASSWORD, run_playbook, spire_binary, write_ca
 
 
 def _ok(result):
@@ -121,7 +121,7 @@ def test_insecure_tls_needs_the_explicit_switch(render_other):
 
 
 def test_single_sqlite_server_without_datastore_secret(tmp_path):
-    result = _ok(run_playbook(tmp_path, {"spire_server_replicas": 1, "spire_server_datastore_type": "sqlite3"}))
+    result = _ok(run_playbook(tmp_path, {**IDENTITY, "spire_server_replicas": 1, "spire_server_datastore_type": "sqlite3"}))
     assert not (result.dir / "postgres_secret.yaml").exists()
     server = result.conf("server.conf")
     assert server["plugins"]["DataStore"]["sql"]["plugin_data"]["database_type"] == "sqlite3"
@@ -143,7 +143,7 @@ FAMILIES = [
 
 @pytest.mark.parametrize("families", [None, FAMILIES], ids=["default-families", "other-families"])
 def test_samples_follow_the_registration_families(tmp_path, families):
-    extra = {} if families is None else {"registrations_families": families}
+    extra = dict(IDENTITY) if families is None else {**IDENTITY, "registrations_families": families}
     result = _ok(run_playbook(tmp_path, extra, playbook="samples.yml"))
     expected = families or [
         {"name": "langchain", "app": "langchain-agent", "container": "langchain", "namespace": "ardur-agents",
@@ -174,3 +174,27 @@ def test_samples_follow_the_registration_families(tmp_path, families):
     accounts = {(d["metadata"]["namespace"], d["metadata"]["name"])
                 for d in result.docs("samples") if d["kind"] == "ServiceAccount"}
     assert accounts == {(f["namespace"], f.get("service_account", f["app"])) for f in expected}
+
+
+UNSAFE_PASSWORD = "p{{a}}%{#b"
+
+
+def test_health_port_has_one_source_and_unsafe_password_with_template_markers(tmp_path, base_vars):
+    """spire_server_controller_manager_health_port alone moves both the probes' port and the
+    controller manager's listener; a password marked !unsafe keeps its template markers."""
+    vars_file = tmp_path / "unsafe.yml"
+    vars_file.write_text("postgres_secret_password: !unsafe '%s'\n" % UNSAFE_PASSWORD, encoding="utf-8")
+    result = _ok(run_playbook(tmp_path, dict(base_vars, spire_server_controller_manager_health_port=9000,
+                                             spire_render_secrets=True),
+                              args=("-e", "@%s" % vars_file)))
+    pod = result.one("StatefulSet", "spire-server")["spec"]["template"]["spec"]
+    sidecar = [c for c in pod["containers"] if c["name"] == "spire-controller-manager"][0]
+    assert {"name": "cm-health", "containerPort": 9000, "protocol": "TCP"} in sidecar["ports"]
+    assert sidecar["livenessProbe"]["httpGet"]["port"] == sidecar["readinessProbe"]["httpGet"]["port"] == "cm-health"
+    configmap = result.one("ConfigMap", "spire-controller-manager")
+    config = yaml.safe_load(configmap["data"]["controller-manager-config.yaml"])
+    assert config["health"] == {"healthProbeBindAddress": "0.0.0.0:9000"}
+    datastore = [d for d in yaml.safe_load_all((result.dir / "secrets" / "postgres_secret.yaml").read_text()) if d][0]
+    dsn = base64.b64decode(datastore["data"]["dsn"]).decode()
+    assert urllib.parse.unquote(urllib.parse.urlsplit(dsn).password) == UNSAFE_PASSWORD
+    assert UNSAFE_PASSWORD not in result.output

@@ -41,7 +41,9 @@ def render(playbook, out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     missing = str(out_dir.parent / "no-such-kubeconfig")  # a Kubernetes module that ran would fail
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", K8S_AUTH_KUBECONFIG=missing, KUBECONFIG=missing)
-    cmd = [ansible_playbook(), str(playbook), "-e", f"spire_render_dir={out_dir}"]
+    # The trust domain and the cluster name have no default.
+    cmd = [ansible_playbook(), str(playbook), "-e", f"spire_render_dir={out_dir}",
+           "-e", "spire_trust_domain=ardur.internal", "-e", "spire_cluster_name=ardur"]
     proc = subprocess.run(cmd, cwd=out_dir.parent, env=env, capture_output=True, text=True, timeout=900, check=False)
     if proc.returncode != 0:
         pytest.fail(f"render failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")

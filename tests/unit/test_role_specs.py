@@ -1,10 +1,10 @@
 """Every role documents exactly the inputs it has.
 
 For each role: defaults/main.yml and the `main` entry point of meta/argument_specs.yml list
-the same keys (an option marked `required` may be absent from the defaults: it has no
-default on purpose), every key carries the role's prefix, every option has a description,
-every entry point shares the `main` option list, and meta/main.yml depends on
-ardur.spire.spire (except spire itself).
+the same keys (an option marked `required`, or one of the shared inputs the preflights require,
+may be absent from the defaults: it has no default on purpose), every key carries the role's
+prefix, every option has a description, every entry point shares the `main` option list, and
+meta/main.yml depends on ardur.spire.spire (except spire itself).
 """
 
 from pathlib import Path
@@ -36,6 +36,15 @@ def _specs(role):
     return _load(ROLES_DIR / role / "meta" / "argument_specs.yml")["argument_specs"]
 
 
+def _preflight_required():
+    """Shared inputs without a default that the preflights require (roles/spire/vars: _spire_required_inputs).
+
+    Not `required` in the argument spec: that is validated for every role that depends on spire, the
+    runbook steps that never use them included.
+    """
+    return {item["name"] for item in _load(ROLES_DIR / "spire" / "vars" / "main.yml")["_spire_required_inputs"]}
+
+
 def _description(option):
     text = option.get("description")
     if isinstance(text, list):
@@ -48,6 +57,8 @@ def test_defaults_and_spec_list_the_same_keys(role):
     defaults = _load(ROLES_DIR / role / "defaults" / "main.yml") or {}
     options = _specs(role)["main"]["options"]
     required = {name for name, option in options.items() if option.get("required")}
+    if role == "spire":
+        required |= _preflight_required()
     assert set(defaults) - set(options) == set(), "in defaults/main.yml but not documented"
     assert set(options) - set(defaults) - required == set(), "documented but without a default"
     assert required & set(defaults) == set(), "required options must not have a default"
@@ -98,13 +109,36 @@ def test_spec_defaults_match_defaults_file():
     """The documented default is the real one (both sides written by hand).
 
     A default computed from another setting (a Jinja expression) is documented by its
-    usual value and skipped here.
+    usual value (or in the description) and skipped here.
     """
     for role in ROLES:
         defaults = _load(ROLES_DIR / role / "defaults" / "main.yml") or {}
         for name, option in _specs(role)["main"]["options"].items():
             value = defaults.get(name)
-            if isinstance(value, str) and "{{" in value and not isinstance(option.get("default"), str):
+            if isinstance(value, str) and "{{" in value:
                 continue
             if "default" in option and name in defaults:
                 assert option["default"] == defaults[name], "%s: %s" % (role, name)
+
+
+def test_spec_defaults_never_template_other_inputs():
+    """A role's argument validation templates the spec: a default there must be a plain value (a
+    template of another input, e.g. an unset spire_trust_domain, would fail before the preflight)."""
+    for role in ROLES:
+        for name, option in _specs(role)["main"]["options"].items():
+            assert "{{" not in str(option.get("default", "")), "%s: %s" % (role, name)
+
+
+def test_inputs_required_by_preflight_have_no_default_and_are_checked():
+    """spire_trust_domain and spire_cluster_name: no default anywhere, not `required` in the spec, and
+    the preflight of every role that uses them refuses to run without them."""
+    spire = _specs("spire")["main"]["options"]
+    defaults = _load(ROLES_DIR / "spire" / "defaults" / "main.yml") or {}
+    for name in _preflight_required():
+        assert name in spire and "default" not in spire[name] and name not in defaults, name
+        assert not spire[name].get("required"), "%s: `required` would break the runbook steps" % name
+    for role in ("upstream_ca", "spire_server", "spire_agent", "registrations"):
+        preflight = (ROLES_DIR / role / "tasks" / "preflight.yml").read_text(encoding="utf-8")
+        tasks = yaml.safe_load(preflight)
+        first = tasks[0]["ansible.builtin.assert"]
+        assert first["that"] == ["_spire_missing_inputs | length == 0"], "%s: check the required inputs first" % role
