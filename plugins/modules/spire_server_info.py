@@ -100,6 +100,19 @@ bundle_certificates:
   returned: always
   type: list
   elements: str
+bundle_authorities:
+  description:
+    - Subject key ID and validity of each certificate of RV(bundle) (the trust domain's roots, the upstream CA among
+      them); V(null) when the command failed. Lets a caller check the upstream CA without reading its Secret.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - subject_key_id: 3f1c0a9e5b7d2c4e6f8091a2b3c4d5e6f7081920
+      not_before_iso: "2026-01-01T00:00:00Z"
+      not_after: 2082758400
+      not_after_iso: "2036-01-01T00:00:00Z"
+      seconds_left: 290000000
 agents:
   description:
     - Attested agents; V(null) when the command failed. C(node_name) is the C(k8s_psat) selector

@@ -4,6 +4,7 @@ converge finishes on re-run with the same state as an uninterrupted one, a re-ru
 import datetime
 import hashlib
 import json
+import subprocess
 import time
 
 import pytest
@@ -218,3 +219,116 @@ def test_interrupted_converge_ends_like_an_uninterrupted_one(clean_lab, tmp_path
         differ, "\n".join("%s\n  ref: %s\n  got: %s" % (k, reference[k][:800], resumed[k][:800]) for k in differ[:3]))
     again = _deploy_ok(lab, work)
     assert again[1] == 0, "re-run after the interrupted converge reported changed=%d" % again[1]
+
+
+# ------------------------------------------------------------------ the right cluster --
+
+USER_PLAY = """---
+# A platform team's own play: the collection's roles included directly, no module_defaults,
+# the target cluster given only by spire_kubeconfig.
+- name: Our platform, with SPIRE
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: The SPIRE namespace
+      ansible.builtin.include_role:
+        name: ardur.spire.spire
+        tasks_from: "{{ item }}"
+      loop: [render, apply]
+
+    - name: The components
+      ansible.builtin.include_role:
+        name: "ardur.spire.{{ item }}"
+      loop: [postgres_secret, upstream_ca, registrations, spire_server, spire_agent, csi_driver]
+"""
+
+
+@pytest.fixture
+def second_lab():
+    """Another API server (no PostgreSQL: the deploy only writes the Secret that points at one)."""
+    other = lab_instance.LabInstance(lab_instance.private_lab("lab-second", 9))
+    other.run(["nice", "python3", lab_instance.LAB / "lab.py", "up"], timeout=600)
+    try:
+        yield other
+    finally:
+        other.run(["python3", lab_instance.LAB / "lab.py", "down"], check=False, timeout=300)
+
+
+def test_roles_in_a_user_play_reach_only_the_named_cluster(clean_lab, second_lab, tmp_path):
+    """The default context is a live API server (the lab); spire_kubeconfig names the second one."""
+    play = tmp_path / "platform.yml"
+    play.write_text(USER_PLAY, encoding="utf-8")
+    argv = clean_lab.playbook_argv(tmp_path, {"spire_kubeconfig": str(second_lab.kubeconfig)})
+    argv[argv.index(str(lab_instance.REPO / "playbooks" / "deploy.yml"))] = str(play)
+    env = dict(clean_lab.env, **lab_instance.default_context_env(tmp_path, clean_lab.kubeconfig))
+    proc = subprocess.run(argv, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=900, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+
+    landed = {(o["kind"], o["metadata"]["name"]) for o in owned_objects(second_lab)}
+    for want in [("Namespace", NAMESPACE), ("Secret", "spire-datastore"), ("Secret", "spire-upstream-ca"),
+                 ("StatefulSet", "spire-server"), ("DaemonSet", "spire-agent"), ("DaemonSet", "spiffe-csi-driver"),
+                 ("CSIDriver", "csi.spiffe.io"), ("ConfigMap", "spire-bundle"),
+                 ("CustomResourceDefinition", "clusterspiffeids.spire.spiffe.io")]:
+        assert want in landed, "%s/%s not in the named cluster; there: %s" % (want + (sorted(landed),))
+    assert "ClusterSPIFFEID" in {kind for kind, name in landed}, sorted(landed)
+    assert_nothing_created(clean_lab)
+
+    # The read-only runbooks follow spire_kubeconfig too: they see the second cluster's objects.
+    for playbook, extra, args in (("uninstall.yml", {}, ["--check"]),
+                                  # No SPIRE in kwok pods: the CLI is /bin/false, the API reads are real.
+                                  ("health.yml", {"health_report_path": str(tmp_path / "health.json"),
+                                                  "health_transport": "local", "health_spire_server_path": "/bin/false",
+                                                  "health_server_sockets": ["/nonexistent/%d.sock" % i for i in range(3)]},
+                                   [])):
+        argv = clean_lab.playbook_argv(tmp_path, {"spire_kubeconfig": str(second_lab.kubeconfig), **extra},
+                                       playbook=playbook, args=args)
+        proc = subprocess.run(argv, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=900,
+                              check=False)
+        output = proc.stdout + proc.stderr
+        if playbook == "uninstall.yml":
+            assert proc.returncode == 0, output[-4000:]
+            assert "Would delete (check mode)" in output and "StatefulSet %s/spire-server" % NAMESPACE in output, \
+                output[-4000:]
+        else:
+            # Unhealthy (no SPIRE answers), but what it read is the second cluster's: 3 replicas.
+            report = json.loads((tmp_path / "health.json").read_text(encoding="utf-8"))
+            assert proc.returncode != 0 and report["status"] == "unhealthy", report
+            assert report["servers"]["expected"] == 3 and report["trust_domain"] == "ardur.internal", report
+    assert_nothing_created(clean_lab)
+
+
+# ----------------------------------------------------------------------- check mode --
+
+def test_check_mode_on_an_empty_cluster_shows_everything_and_writes_nothing(clean_lab, tmp_path):
+    started = time.monotonic()
+    proc = clean_lab.playbook(tmp_path, args=["--check", "--diff"])
+    seconds = time.monotonic() - started
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    print("deploy.yml --check --diff on an empty cluster: %.1f s, recap %s" % (seconds, recap(proc.stdout)))
+    assert recap(proc.stdout)[1] > 0, "an empty cluster and no change announced"
+    # Dry-run where the API server can (cluster-scoped objects), announced where it cannot yet.
+    for shown in ("StatefulSet spire-server", "DaemonSet spire-agent", "Secret spire-datastore",
+                  "Secret spire-upstream-ca", "ConfigMap spire-bundle", "ClusterSPIFFEID", '"kind": "StatefulSet"'):
+        assert shown in output, "%r not shown:\n%s" % (shown, output[-4000:])
+    for secret in ("PRIVATE KEY", clean_lab.lab_vars()["postgres_secret_password"]):
+        assert secret not in output, "secret material shown in check mode"
+    assert_nothing_created(clean_lab)
+
+
+def test_check_mode_on_a_converged_cluster_changes_nothing(clean_lab, tmp_path):
+    started = time.monotonic()
+    _deploy_ok(clean_lab, tmp_path)
+    real = time.monotonic() - started
+    before = snapshot(clean_lab)
+    started = time.monotonic()
+    proc = clean_lab.playbook(tmp_path, args=["--check", "--diff"])
+    check = time.monotonic() - started
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    print("deploy.yml: %.1f s; --check --diff on the converged cluster: %.1f s" % (real, check))
+    assert recap(proc.stdout)[1] == 0, "check mode on a converged cluster announced changes:\n%s" % output[-4000:]
+    assert "Would create" not in output
+    assert snapshot(clean_lab) == before

@@ -16,11 +16,16 @@ namespaces) and the lab binaries: skipped without them, failed with ARDUR_SPIRE_
 """
 
 import json
+import os
+import sys
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
-from runbook_lab import SERVERS, RunbookLab, need_lab  # tests/conftest.py puts tests/support on sys.path
+from lab_instance import default_context_env  # tests/conftest.py puts tests/support on sys.path
+from runbook_lab import REPO, SERVERS, RunbookLab, need_lab, run
 
 
 @pytest.fixture(name="health_lab", scope="module")
@@ -81,3 +86,90 @@ def test_health_names_a_dead_server(health_lab):
     rc, report, out = health_lab.health("restored")
     assert rc == 0, out[-4000:]
     assert report["servers"]["healthy"] == SERVERS
+
+
+# ------------------------------------------------------------------ least privilege --
+
+RBAC = REPO / "docs" / "runbooks" / "rbac" / "health.yaml"
+SA = "system:serviceaccount:spire-system:spire-health"
+# (verb, group, resource, name or None, namespace or None): what health.yml needs ...
+GRANTED = [
+    ("get", "", "configmaps", "spire-bundle", "spire-system"),
+    ("get", "", "configmaps", "spire-controller-manager", "spire-system"),
+    ("get", "apps", "statefulsets", "spire-server", "spire-system"),
+    ("get", "coordination.k8s.io", "leases", "spire-controller-manager-leader", "spire-system"),
+    ("list", "", "nodes", None, None),
+    ("list", "spire.spiffe.io", "clusterspiffeids", None, None),
+    ("create", "", "pods/exec", "spire-server-0", "spire-system"),
+    ("get", "", "pods/exec", "spire-server-2", "spire-system"),
+]
+# ... and what it must not have: the CA key's Secret above all.
+DENIED = [
+    ("get", "", "secrets", "spire-upstream-ca", "spire-system"),
+    ("get", "", "secrets", "spire-datastore", "spire-system"),
+    ("list", "", "secrets", None, "spire-system"),
+    ("get", "", "configmaps", "spire-server", "spire-system"),
+    ("create", "", "pods/exec", "spire-agent-abcde", "spire-system"),
+    ("delete", "", "pods", "spire-server-0", "spire-system"),
+    ("patch", "apps", "statefulsets", "spire-server", "spire-system"),
+    ("update", "", "configmaps", "spire-bundle", "spire-system"),
+]
+
+
+def subject_access_review(lab, verb, group, resource, name, namespace):
+    """Whether the API server allows SA to VERB the resource (a SubjectAccessReview, not a guess)."""
+    sub = None
+    if "/" in resource:
+        resource, sub = resource.split("/", 1)
+    attrs = {"verb": verb, "group": group, "resource": resource}
+    attrs.update({k: v for k, v in (("subresource", sub), ("name", name), ("namespace", namespace)) if v})
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+              "spec": {"user": SA, "groups": ["system:serviceaccounts", "system:serviceaccounts:spire-system",
+                                              "system:authenticated"], "resourceAttributes": attrs}}
+    path = lab.work / "sar.json"
+    path.write_text(json.dumps(review), encoding="utf-8")
+    out = run([REPO / "lab" / "kubectl", "create", "-f", path, "-o", "json"], lab.env, timeout=60)
+    return json.loads(out.stdout)["status"].get("allowed", False)
+
+
+def test_health_runs_with_least_privilege(health_lab):
+    """health.yml with the documented RBAC only: every grant it needs allowed, the rest denied, and healthy."""
+    run([REPO / "lab" / "kubectl", "apply", "-f", RBAC], health_lab.env, timeout=60)
+    wrong = [("allowed" if allowed else "denied", case) for allowed, cases in ((False, GRANTED), (True, DENIED))
+             for case in cases if subject_access_review(health_lab, *case) == allowed]
+    assert wrong == [], wrong
+
+    token = run([REPO / "lab" / "kubectl", "-n", "spire-system", "create", "token", "spire-health"],
+                health_lab.env, timeout=60).stdout.strip()
+    admin = yaml.safe_load((health_lab.state / "kubeconfig").read_text(encoding="utf-8"))
+    limited = dict(admin, users=[{"name": "spire-health", "user": {"token": token}}],
+                   contexts=[{"name": "spire-health", "context": {"cluster": admin["clusters"][0]["name"],
+                                                                  "user": "spire-health"}}],
+                   **{"current-context": "spire-health"})
+    kubeconfig = health_lab.work / "spire-health.kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(limited), encoding="utf-8")
+    kubeconfig.chmod(0o600)
+
+    rc, report, out = health_lab.health("least-privilege", kubeconfig=kubeconfig)
+    assert rc == 0, out[-4000:]
+    assert report["healthy"] is True, report["failed"]
+    assert report["upstream_ca"]["days_left"] > 0
+    assert "Forbidden" not in out and "forbidden" not in out
+
+
+def test_health_reports_an_unreachable_api(tmp_path):
+    """No API server behind the kubeconfig: still a JSON report, status error, and a non-zero exit."""
+    report_path = tmp_path / "health.json"
+    kubeconfig = Path(default_context_env(tmp_path)["KUBECONFIG"])
+    started = time.monotonic()
+    res = run([Path(sys.executable).parent / "ansible-playbook", "-i", "localhost,", "-c", "local",
+               REPO / "playbooks" / "health.yml", "-e", "ansible_python_interpreter=%s" % sys.executable,
+               "-e", "spire_kubeconfig=%s" % kubeconfig, "-e", "health_report_path=%s" % report_path,
+               "-e", "health_timeout=60"], dict(os.environ), check=False, timeout=300)
+    print("health.yml against no API server: %.1f s" % (time.monotonic() - started))
+    assert res.returncode != 0
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["status"] == "error" and report["healthy"] is False, report
+    assert report["failed"] == ["deployment readable"], report
+    assert "controller manager" in report["error"]["task"], report
+    assert "deployment readable" in res.stdout

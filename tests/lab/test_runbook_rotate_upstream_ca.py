@@ -104,7 +104,7 @@ class RotateLab(RunbookLab):
         """Run rotate_upstream_ca.yml (transport local); (rc, seconds, output)."""
         values = {
             "ansible_python_interpreter": sys.executable,
-            "rotate_upstream_ca_kubeconfig": str(self.state / "kubeconfig"),
+            "spire_kubeconfig": str(self.state / "kubeconfig"),
             "rotate_upstream_ca_transport": "local",
             "rotate_upstream_ca_spire_server_path": lab_binary("spire-server"),
             "rotate_upstream_ca_server_sockets": self.server_sockets(),

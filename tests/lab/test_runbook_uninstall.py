@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from lab_binaries import lab_binary  # tests/conftest.py puts tests/support on sys.path
-from lab_instance import LabInstance, private_lab, recap
+from lab_instance import LabInstance, default_context_env, private_lab, recap
 
 LAB_DEFAULTS = private_lab("lab-uninstall", 5)
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl")
@@ -50,8 +50,8 @@ class UninstallLab:
         """ansible-playbook PLAYBOOK with the lab inputs plus EXTRA; (returncode, output) and its timing under NAME."""
         argv = self.lab.playbook_argv(self.work, extra, playbook=playbook, args=args)
         started = time.monotonic()
-        proc = subprocess.run(argv, cwd=str(self.work), env=self.lab.env, capture_output=True, text=True,
-                              timeout=900, check=False)
+        proc = subprocess.run(argv, cwd=str(self.work), env={**self.lab.env, **default_context_env(self.work)},
+                              capture_output=True, text=True, timeout=900, check=False)
         self.timings[name] = time.monotonic() - started
         print(f"{name}: {self.timings[name]:.1f} s")
         return proc.returncode, proc.stdout + proc.stderr

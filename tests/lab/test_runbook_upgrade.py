@@ -52,7 +52,7 @@ import pytest
 import yaml
 
 from lab_binaries import lab_binary  # tests/conftest.py puts tests/support on sys.path
-from lab_instance import recap
+from lab_instance import default_context_env, recap
 from runbook_lab import REPO, SERVERS, RunbookLab, Watch, need_lab, run
 
 NODES = ("lab-node-1", "lab-node-2", "lab-node-3")
@@ -348,8 +348,9 @@ def test_upgrade_interrupted_then_resumed_serves_svids_throughout(ulab):
         # 1st run, SIGKILLed as soon as the webhook is held (its original recorded on the object).
         started = time.monotonic()
         with open(ulab.work / "interrupted.log", "w", encoding="utf-8") as log:
-            first = subprocess.Popen(ulab.argv("upgrade.yml", ulab.upgrade_vars()), cwd=REPO, env=ulab.env,  # pylint: disable=consider-using-with
-                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            first = subprocess.Popen(  # pylint: disable=consider-using-with
+                ulab.argv("upgrade.yml", ulab.upgrade_vars()), cwd=REPO, env={**ulab.env, **default_context_env(ulab.work)},
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             held = None
             while first.poll() is None and time.monotonic() - started < 600:
                 hook = ulab.get("validatingwebhookconfiguration", WEBHOOK)

@@ -35,6 +35,33 @@ def private_lab(name, slot):
     return defaults
 
 
+# A kubeconfig whose only cluster is a loopback port nothing listens on (discard, 9): the default
+# context of every playbook run by the live tests, so a task that ignores spire_kubeconfig fails
+# there instead of quietly reaching some other cluster.
+DECOY_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: decoy
+  cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}
+users:
+- name: decoy
+  user: {token: decoy}
+contexts:
+- name: decoy
+  context: {cluster: decoy, user: decoy}
+current-context: decoy
+"""
+
+
+def default_context_env(workdir, kubeconfig=None):
+    """Environment making KUBECONFIG (the decoy, or KUBECONFIG) the default context of a playbook run."""
+    if kubeconfig is None:
+        kubeconfig = Path(workdir) / "decoy-kubeconfig"
+        kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+        kubeconfig.write_text(DECOY_KUBECONFIG, encoding="utf-8")
+    return {"KUBECONFIG": str(kubeconfig), "K8S_AUTH_KUBECONFIG": str(kubeconfig)}
+
+
 RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -81,6 +108,8 @@ class LabInstance:
         out = {k: v for k, v in pg_vars.items() if k.startswith("postgres_secret_")}
         out.update({
             "spire_kubeconfig": str(self.kubeconfig),
+            "spire_trust_domain": "ardur.internal",
+            "spire_cluster_name": "ardur",
             "registrations_webhook_enabled": False,
             "spire_server_verify_bundle": False,
         })
@@ -100,14 +129,15 @@ class LabInstance:
                 str(REPO / "playbooks" / playbook), "-e", "@%s" % vars_file, *args]
 
     def playbook(self, workdir, extra=None, args=(), env=None, timeout=900):
-        full_env = dict(self.env, **(env or {}))
+        full_env = dict(self.env, **default_context_env(workdir), **(env or {}))
         return subprocess.run(self.playbook_argv(workdir, extra, args=args), cwd=str(workdir), env=full_env,
                               capture_output=True, text=True, timeout=timeout, check=False)
 
     def popen_playbook(self, workdir, extra=None):
         """Start deploy.yml in its own process group (so it can be SIGKILLed as a whole)."""
         log = open(Path(workdir) / "interrupted.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
-        return subprocess.Popen(self.playbook_argv(workdir, extra), cwd=str(workdir), env=self.env,
+        return subprocess.Popen(self.playbook_argv(workdir, extra), cwd=str(workdir),
+                                env=dict(self.env, **default_context_env(workdir)),
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     @staticmethod

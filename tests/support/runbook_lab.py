@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from lab_binaries import lab_binary
-from lab_instance import private_lab
+from lab_instance import default_context_env, private_lab
 
 REPO = Path(__file__).resolve().parents[2]
 BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok",
@@ -79,8 +79,10 @@ class RunbookLab:
         vars_file = self.work / f"{Path(playbook).stem}-vars-{time.monotonic_ns()}.json"
         vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
         os.chmod(vars_file, 0o600)
+        # The default context is a decoy: every task must take this lab's spire_kubeconfig.
         return run(self.playbook + ["-i", "localhost,", "-c", "local", REPO / "playbooks" / playbook,
-                                    "-e", f"@{vars_file}"] + list(args), self.env, check=check, timeout=timeout)
+                                    "-e", f"@{vars_file}"] + list(args), {**self.env, **default_context_env(self.work)},
+                   check=check, timeout=timeout)
 
     @property
     def pg_vars_file(self):
@@ -92,6 +94,8 @@ class RunbookLab:
         return {
             "ansible_python_interpreter": sys.executable,
             "spire_kubeconfig": str(self.state / "kubeconfig"),
+            "spire_trust_domain": "ardur.internal",
+            "spire_cluster_name": "ardur",
             # No pod network: no webhook call, no SPIRE inside the pods to publish the bundle.
             "registrations_webhook_enabled": False,
             "spire_server_verify_bundle": False,
@@ -165,14 +169,14 @@ class RunbookLab:
         return json.loads(self.kubectl(*args, "-o", "json").stdout)
 
     # ------------------------------------------------------------------- reports --
-    def health(self, name, check_mode=False, spire_server=None):
-        """health.yml (transport local, this lab's sockets, the CLI SPIRE_SERVER or the lab's);
-        (rc, report or None, output)."""
+    def health(self, name, check_mode=False, spire_server=None, kubeconfig=None):
+        """health.yml (transport local, this lab's sockets, the CLI SPIRE_SERVER or the lab's, KUBECONFIG or
+        the lab's admin one); (rc, report or None, output)."""
         report = self.work / f"health-{name}.json"
         report.unlink(missing_ok=True)
         extra = {
             "ansible_python_interpreter": sys.executable,
-            "health_kubeconfig": str(self.state / "kubeconfig"),
+            "spire_kubeconfig": str(kubeconfig or self.state / "kubeconfig"),
             "health_transport": "local",
             "health_spire_server_path": str(spire_server or lab_binary("spire-server")),
             "health_server_sockets": self.server_sockets(),

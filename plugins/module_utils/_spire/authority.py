@@ -27,6 +27,7 @@ __metaclass__ = type
 
 import base64
 import binascii
+import calendar
 import json
 import re
 import time
@@ -89,6 +90,34 @@ def subject_key_id(der):
                 if inner_tag == 0x04:
                     return binascii.hexlify(bytes(data[istart:iend])).decode("ascii")
     return ""
+
+
+def _der_time(data, tag, start, end):
+    """Unix time of a DER UTCTime (0x17) or GeneralizedTime (0x18) in UTC ('Z' form, as RFC 5280 requires)."""
+    text = bytes(data[start:end]).decode("ascii")
+    if tag == 0x17:
+        year = int(text[:2])
+        text = ("19" if year >= 50 else "20") + text
+    if tag not in (0x17, 0x18) or not re.match(r"^[0-9]{14}Z$", text):
+        raise ValueError("bad certificate time %r" % text)
+    return calendar.timegm(time.strptime(text[:14], "%Y%m%d%H%M%S"))
+
+
+def certificate_dates(der):
+    """(not_before, not_after) of a DER certificate, as Unix times."""
+    data = bytearray(der)
+    tag, start, end = _tlv(data, 0)
+    if tag != 0x30:
+        raise ValueError("not a certificate")
+    tag, start, end = next(_children(data, start, end))  # tbsCertificate
+    # serialNumber, signature, issuer, validity (after the optional [0] version)
+    fields = [child for child in _children(data, start, end) if child[0] != 0xA0]
+    if len(fields) < 4 or fields[3][0] != 0x30:
+        raise ValueError("certificate without validity")
+    times = list(_children(data, fields[3][1], fields[3][2]))
+    if len(times) != 2:
+        raise ValueError("certificate without validity")
+    return tuple(_der_time(data, *item) for item in times)
 
 
 def bundle_roots(bundle):

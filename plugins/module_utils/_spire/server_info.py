@@ -14,8 +14,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import binascii
 import json
 import time
+
+from ansible_collections.ardur.spire.plugins.module_utils._spire.authority import certificate_dates, subject_key_id
 
 PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 
@@ -55,6 +59,21 @@ def pem_certificates(text):
                 certs.append("\n".join(current) + "\n")
                 current = None
     return certs
+
+
+def certificate_summaries(pem_blocks, now):
+    """Subject key ID and validity of each PEM certificate (a bundle's roots); unreadable ones are skipped."""
+    out = []
+    for block in pem_blocks or []:
+        try:
+            der = base64.b64decode("".join(block.strip().splitlines()[1:-1]))
+            not_before, not_after = certificate_dates(der)
+            skid = subject_key_id(der)
+        except (ValueError, TypeError, binascii.Error):
+            continue
+        out.append(dict(subject_key_id=skid, not_before_iso=_iso(not_before), not_after=not_after,
+                        not_after_iso=_iso(not_after), seconds_left=not_after - now))
+    return out
 
 
 def agent_summary(agent, now):
@@ -172,6 +191,8 @@ class ServerInfo:
         bundle = attempt("bundle", self.bundle)
         result["bundle"] = bundle
         result["bundle_certificates"] = pem_certificates(bundle) if bundle is not None else None
+        result["bundle_authorities"] = (certificate_summaries(result["bundle_certificates"], int(self._clock()))
+                                        if bundle is not None else None)
         result["agents"] = attempt("agents", self.agents)
 
         count = attempt("entry_count", self.entry_count)
