@@ -14,7 +14,7 @@ module: spire_registration_spec
 short_description: Validate workload registration families and render their ClusterSPIFFEID objects
 version_added: 0.1.0
 description:
-  - Checks a list of workload families (the input of role M(ardur.spire.registrations)) against the rules of
+  - Checks a list of workload families (the input of role C(ardur.spire.registrations)) against the rules of
     spire-controller-manager and of the SPIFFE ID specification, and returns one C(ClusterSPIFFEID) object per family.
   - Reports every problem at once, each prefixed with the input path it concerns, for example
     C(registrations_families[1].spiffe_id_template), and fails when there is any.
