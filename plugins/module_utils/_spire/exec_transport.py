@@ -59,7 +59,9 @@ def kubernetes_runner(module, namespace, pod, container):
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
     auth = {key: module.params.get(key) for key in AUTH_ARG_SPEC if module.params.get(key) is not None}
-    api = CoreV1Api(get_api_client(**auth).client)
+    # CoreV1Api wants the plain ApiClient (stream() patches its call_api), which kubernetes.core
+    # keeps inside its DynamicClient: K8SClient.client.client.
+    api = CoreV1Api(get_api_client(**auth).client.client)
 
     def run(argv, stdin):
         if stdin is not None:
