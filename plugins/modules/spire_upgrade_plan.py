@@ -45,6 +45,18 @@ options:
         C(spire_csi_driver_version), C(spire_node_driver_registrar_version).
     type: dict
     required: true
+  images:
+    description:
+      - The image overrides of the deployment (the C(spire_images) input of the C(spire) role), keyed C(spire_server),
+        C(spire_agent), C(spire_controller_manager), C(spiffe_csi_driver), C(csi_node_driver_registrar).
+      - An overridden component's target is the version of its image's tag (C(X.Y.Z), an optional leading C(v)), in
+        place of its input in O(targets); messages name it C(spire_images.KEY).
+      - An override whose tag is not a version - a digest alone, a build tag - is compared by reference (the pods not
+        running it are behind, no version rule applies); for the SPIRE server and agent, whose version rules must be
+        checked, it is refused.
+      - A server and agent pair whose targets would put the agents ahead of the servers is refused.
+    type: dict
+    default: {}
   statefulset:
     description: The C(spire-server) StatefulSet as the API returns it; V({}) when it does not exist.
     type: dict
@@ -120,6 +132,8 @@ plan:
         - Per component (C(spire-server), C(spire-controller-manager), C(spire-agent), C(spiffe-csi-driver),
           C(csi-node-driver-registrar)) - C(name), C(input), C(present), C(running) (distinct versions in the template
           and the pods), C(from) (the oldest), C(to), C(behind) (pods not at C(to)), C(template_behind), C(pods).
+        - C(input) is C(spire_images.KEY) for an overridden image; for one compared by reference C(running) and C(to)
+          are image references and C(from) is V(null).
       type: list
       elements: dict
     phases:
@@ -161,6 +175,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             targets=dict(type="dict", required=True),
+            images=dict(type="dict", default={}),
             statefulset=dict(type="dict", required=True),
             server_pods=dict(type="list", elements="dict", default=[]),
             agent_daemonset=dict(type="dict", required=True),
@@ -177,7 +192,8 @@ def main():
     try:
         result = upgrade.plan(params["targets"], params["statefulset"], params["server_pods"],
                               params["agent_daemonset"], params["agent_pods"], params["csi_daemonset"],
-                              params["csi_pods"], params["webhook"], params["allow_downgrade"], params["namespace"])
+                              params["csi_pods"], params["webhook"], params["allow_downgrade"], params["namespace"],
+                              images=params["images"])
     except upgrade.PlanError as exc:
         module.fail_json(msg="Upgrade refused, nothing was changed: %s" % "; ".join(exc.errors), errors=exc.errors)
     module.exit_json(changed=False, plan=result)

@@ -261,6 +261,34 @@ def test_bad_image_registry(tmp_path, base_vars, name, value, rule):
     _rejected(run_playbook(tmp_path, dict(base_vars, **{name: value})), "%s=%s: " % (name, value), rule)
 
 
+HEX = "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("images, rule", [
+    ({"spire_sever": "ghcr.io/spiffe/spire-server:1.14.5"},
+     "spire_images.spire_sever: not an image of this collection (known: spire_server, spire_agent, "
+     "spire_controller_manager, spiffe_csi_driver, csi_node_driver_registrar)"),
+    ({"spire_server": "ghcr.io/SPIFFE/spire-server:1.14.5"},
+     "spire_images.spire_server: repository path component 'SPIFFE' must be lowercase"),
+    ({"spire_agent": "ghcr.io/spiffe/spire-agent@sha256:" + HEX[:40]},
+     "spire_images.spire_agent: digest sha256 has 40 hex digits, sha256 needs exactly 64"),
+    ({"spiffe_csi_driver": "ghcr.io/spiffe/spiffe-csi-driver:"}, "spire_images.spiffe_csi_driver: has an empty tag"),
+    ({"csi_node_driver_registrar": "ghcr.io"}, "spire_images.csi_node_driver_registrar: 'ghcr.io' names a registry but no repository"),
+    ({"spire_controller_manager": "spiffe/spire-controller-manager:0.6.3"}, "Docker Hub namespace"),
+    ({"spire_server": "ghcr.io/spiffe/spire-server"}, "names neither a tag nor a digest"),
+    # The role's argument validation (type dict) refuses it before the preflight.
+    ("ghcr.io/spiffe/spire-server:1.14.5", "argument 'spire_images' is of type str"),
+], ids=["unknown-key", "uppercase-repository", "digest-length", "empty-tag", "no-repository", "no-registry", "latest",
+        "not-a-dict"])
+def test_bad_image_override(tmp_path, base_vars, images, rule):
+    _rejected(run_playbook(tmp_path, dict(base_vars, spire_images=images)), rule)
+
+
+@pytest.mark.parametrize("policy", ["ifnotpresent", "Sometimes", ""])
+def test_bad_image_pull_policy(tmp_path, base_vars, policy):
+    _rejected(run_playbook(tmp_path, dict(base_vars, spire_image_pull_policy=policy)), "spire_image_pull_policy")
+
+
 # --- the database connection: one message per input, the password never shown -----------------------
 
 def test_database_host_with_a_port(tmp_path, base_vars):

@@ -198,3 +198,61 @@ def test_health_port_has_one_source_and_unsafe_password_with_template_markers(tm
     dsn = base64.b64decode(datastore["data"]["dsn"]).decode()
     assert urllib.parse.unquote(urllib.parse.urlsplit(dsn).password) == UNSAFE_PASSWORD
     assert UNSAFE_PASSWORD not in result.output
+
+
+# --- images: per-image overrides (digests included) and the pull policy -----------------------------
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+MIRROR = "mirror.example.org:5000"
+IMAGES = {
+    "spire_server": "%s/spire/spire-server:1.14.5@%s" % (MIRROR, DIGEST),
+    "spire_agent": "%s/spire/spire-agent@%s" % (MIRROR, DIGEST),
+    "spire_controller_manager": "%s/spire/spire-controller-manager:0.6.3" % MIRROR,
+    "spiffe_csi_driver": "lab.ardur.invalid/spiffe/spiffe-csi-driver:0.2.7",
+}
+
+
+def _containers(result):
+    """{container name: container} of every workload the render wrote."""
+    found = {}
+    for doc in result.all_docs():
+        if doc["kind"] in ("StatefulSet", "DaemonSet", "Deployment"):
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                found[container["name"]] = container
+    return found
+
+
+def test_image_overrides_and_pull_policy_reach_every_container(tmp_path, base_vars, render_defaults):
+    # The registrar is left out: it stays spire_k8s_image_registry's, at its pinned version.
+    result = _ok(run_playbook(tmp_path, dict(base_vars, spire_images=IMAGES, spire_image_pull_policy="Never",
+                                             spire_k8s_image_registry=MIRROR + "/k8s")))
+    containers = _containers(result)
+    assert {name: c["image"] for name, c in containers.items()} == {
+        "spire-server": IMAGES["spire_server"],
+        "spire-controller-manager": IMAGES["spire_controller_manager"],
+        "spire-agent": IMAGES["spire_agent"],
+        "spiffe-csi-driver": IMAGES["spiffe_csi_driver"],
+        "node-driver-registrar": MIRROR + "/k8s/sig-storage/csi-node-driver-registrar:v2.9.4",
+    }
+    assert {c["imagePullPolicy"] for c in containers.values()} == {"Never"}
+    # The pinned version still decides the configuration: only the image lines differ from the defaults.
+    assert result.conf("server.conf") == render_defaults.conf("server.conf")
+    assert result.conf("agent.conf") == render_defaults.conf("agent.conf")
+    # The exact text written: the reference with its digest, untouched, in the StatefulSet and DaemonSet.
+    for name, key in (("spire_server", "spire_server"), ("spire_agent", "spire_agent")):
+        text = (result.dir / ("%s.yaml" % name)).read_text(encoding="utf-8")
+        assert "        image: %s\n        imagePullPolicy: Never\n" % IMAGES[key] in text
+
+
+def test_default_images_and_pull_policy(render_defaults):
+    containers = _containers(render_defaults)
+    assert {c["imagePullPolicy"] for c in containers.values()} == {"IfNotPresent"}
+    assert containers["node-driver-registrar"]["image"] == "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.9.4"
+
+
+def test_samples_use_the_agent_image_and_the_pull_policy(tmp_path):
+    image = "%s/spire/spire-agent:1.14.5" % MIRROR
+    result = _ok(run_playbook(tmp_path, dict(IDENTITY, spire_images={"spire_agent": image},
+                                             spire_image_pull_policy="Always"), playbook="samples.yml"))
+    pods = [d["spec"]["template"]["spec"] for d in result.docs("samples") if d["kind"] == "Deployment"]
+    assert pods and {(c["image"], c["imagePullPolicy"]) for pod in pods for c in pod["containers"]} == {(image, "Always")}

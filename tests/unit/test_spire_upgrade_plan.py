@@ -251,3 +251,67 @@ def test_input_objects_are_not_modified():
     before = copy.deepcopy(cluster.__dict__)
     cluster.plan()
     assert cluster.__dict__ == before
+
+
+# --- image overrides (spire_images): the target of an overridden image is its tag ---------------------
+
+LAB = "lab.ardur.invalid"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def overridden(**refs):
+    """The cluster's objects and pods with some images replaced (keyed by container name)."""
+    cluster = Cluster()
+    for obj in [cluster.sts["spec"]["template"], cluster.agents["spec"]["template"], cluster.csi["spec"]["template"]] \
+            + cluster.server_pods + cluster.agent_pods + cluster.csi_pods:
+        for container in obj["spec"]["containers"]:
+            container["image"] = refs.get(container["name"].replace("-", "_"), container["image"])
+    return cluster
+
+
+def planned(cluster, images, **targets):
+    return upgrade.plan(dict(TARGETS, **targets), cluster.sts, cluster.server_pods, cluster.agents, cluster.agent_pods,
+                        cluster.csi, cluster.csi_pods, cluster.webhook, images=images)
+
+
+def test_overridden_images_move_to_the_version_of_their_tag():
+    # The lab: SPIRE 1.14.5 images, honestly tagged, while spire_version stays the 1.14.2 pin.
+    images = {"spire_server": "%s/spiffe/spire-server:1.14.5" % LAB,
+              "spire_agent": "%s/spiffe/spire-agent:1.14.5@%s" % (LAB, DIGEST)}
+    running = overridden(spire_server=images["spire_server"], spire_agent=images["spire_agent"])
+    plan = planned(running, images)
+    assert plan["nothing_to_do"]  # not a "downgrade" to the pin
+    comps = {c["name"]: c for c in plan["components"]}
+    assert comps["spire-server"]["input"] == "spire_images.spire_server" and comps["spire-server"]["to"] == "1.14.5"
+    assert comps["spire-controller-manager"]["input"] == "spire_controller_manager_version"
+    # From 1.13.3 to the override's 1.14.5; the message names the override.
+    plan = planned(Cluster(spire="1.13.3"), images)
+    assert plan["order"] == ["servers", "agents"]
+    assert "  spire-server: 1.13.3 -> 1.14.5 (3 of 3 pods behind)" in plan["lines"]
+    with pytest.raises(upgrade.PlanError) as err:
+        planned(Cluster(spire="1.12.0"), images)
+    assert "spire_images.spire_server=1.14.5: spire-server 1.12.0 -> 1.14.5 skips SPIRE minor version 1.13" in str(err.value)
+
+
+def test_override_without_a_version_tag_is_compared_by_reference():
+    registrar = "%s/lab/csi-node-registrar:t0a1b2c3" % LAB
+    images = {"csi_node_driver_registrar": registrar}
+    plan = planned(overridden(node_driver_registrar=registrar), images)
+    assert plan["nothing_to_do"]
+    plan = planned(Cluster(), images)  # the registry.k8s.io registrar runs: the CSI phase replaces it
+    comps = {c["name"]: c for c in plan["components"]}
+    registrar_plan = comps["csi-node-driver-registrar"]
+    assert registrar_plan["to"] == registrar and registrar_plan["from"] is None
+    assert registrar_plan["running"] == ["registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.9.4"]
+    assert len(registrar_plan["behind"]) == 3 and registrar_plan["template_behind"]
+    assert plan["order"] == ["csi"]
+
+
+def test_spire_overrides_need_a_version_tag_and_agents_never_lead():
+    with pytest.raises(upgrade.PlanError) as err:
+        planned(Cluster(), {"spire_server": "%s/spiffe/spire-server@%s" % (LAB, DIGEST)})
+    assert "spire_images.spire_server=" in str(err.value) and "its tag is not a version X.Y.Z" in str(err.value)
+    with pytest.raises(upgrade.PlanError) as err:
+        planned(Cluster(), {"spire_agent": "%s/spiffe/spire-agent:1.14.5" % LAB})
+    assert ("spire_images.spire_agent=1.14.5 is newer than the servers' target spire_version=1.14.2: SPIRE agents "
+            "must not be newer than their servers") in str(err.value)

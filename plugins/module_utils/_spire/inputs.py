@@ -11,7 +11,8 @@ No function ever returns a secret: file checks describe the file, never its cont
   that an SVID TTL stays within ``min(ca_ttl/6, 7d)``;
 * Kubernetes resource quantities (``k8s.io/apimachinery`` ``resource.Quantity`` grammar) and a
   container's ``resources`` (names, quantities, requests <= limits);
-* container image registries (``host[:port][/path]``, the registry part of an image reference);
+* container image registries (``host[:port][/path]``, the registry part of an image reference) and full
+  image references (``host[:port]/path[:tag][@sha256:...]``, the per-image overrides);
 * PEM files: a certificate file must hold only ``CERTIFICATE`` blocks, a key file exactly one
   unencrypted private key; a DER (binary) file is recognised and named as such.
 """
@@ -239,25 +240,151 @@ def image_registry_problem(value):
     host, _sep, path = value.partition('/')
     if ':' in path:
         return 'must not carry a tag (%r): the roles append /spiffe/NAME:VERSION to the registry' % path[path.index(':'):]
+    problem = _host_problem(host, value, 'host[:port][/path]') or _path_problem(path)
+    if problem:
+        return problem
+    if len(value) > _MAX_REGISTRY:
+        return 'is longer than %d characters (image names are limited to 255)' % _MAX_REGISTRY
+    return ''
+
+
+def _host_problem(host, value, form):
+    """What is wrong with ``host`` (``name[:port]``), the first component of ``value`` ('' when nothing)."""
     hostname, port = host, None
     port_match = re.match(r'(.*):([^:\]]*)\Z', host)
     if port_match and not host.endswith(']'):
         hostname, port = port_match.groups()
     if not _HOST.match(hostname):
         return ('host %r is not a DNS name or a bracketed IPv6 address (letters, digits, "-" and "."; '
-                'form host[:port][/path])' % hostname)
+                'form %s)' % (hostname, form))
     if port is not None and (not port.isdigit() or not 1 <= int(port) <= 65535):
         return 'port %r is not a number within 1-65535' % port
     if port is None and '.' not in hostname and hostname != 'localhost' and not hostname.startswith('['):
         return ('%r has no "." and no port, so container runtimes read it as a Docker Hub namespace, not a '
                 'registry host; write docker.io/%s for Docker Hub, or the full host name' % (hostname, value))
+    return ''
+
+
+def _path_problem(path):
     for component in path.split('/') if path else []:
         if not _PATH_COMPONENT.match(component):
             return ('path component %r must be lowercase letters and digits, separated by ".", "_", "__" or "-"'
                     % component)
-    if len(value) > _MAX_REGISTRY:
-        return 'is longer than %d characters (image names are limited to 255)' % _MAX_REGISTRY
     return ''
+
+
+# --------------------------------------------------------------- image references
+# github.com/distribution/reference: reference := name [':' tag] ['@' digest]; name := domain '/' path
+# (a full reference names its registry: without one, runtimes read the first component as a Docker
+# Hub namespace); tag := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}; the digest as the OCI image spec
+# registers its algorithms: lowercase hex of the exact length.
+_IMAGE_TAG = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z')
+_DIGEST_HEX = {'sha256': 64, 'sha512': 128}
+_MAX_NAME = 255  # distribution/reference NameTotalLengthMax (registry and path, without tag or digest)
+_REFERENCE_EXAMPLE = 'registry.example.org/spiffe/spire-server:1.14.5 (a digest may follow: ...:1.14.5@sha256:<64 hex>)'
+
+
+def parse_image_reference(value):
+    """The parts of a full image reference: dict(registry, repository, tag, digest); ValueError with the reason.
+
+    ``host[:port]/path[:tag][@algorithm:hex]``: the registry host is required, and a tag or a digest
+    (an image named by neither is ``:latest``, which changes under a deployment). ``tag`` and
+    ``digest`` are '' when absent.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError('must be a full image reference such as %s, got %s' % (_REFERENCE_EXAMPLE, _describe(value)))
+    scheme = re.match(r'([A-Za-z][A-Za-z0-9+.-]*)://', value)
+    if scheme:
+        raise ValueError('must not have a URL scheme (%s://): an image reference has none; write %r'
+                         % (scheme.group(1), value[scheme.end():]))
+    if value != value.strip() or re.search(r'\s', value):
+        raise ValueError('must not contain white space')
+    name, at, digest = value.partition('@')
+    if at:
+        problem = _digest_problem(digest)
+        if problem:
+            raise ValueError(problem)
+    registry, slash, rest = name.partition('/')
+    if not slash:
+        host = name.partition(':')[0]
+        if '.' in host or host == 'localhost' or host.startswith('[') or re.match(r'[^:]*:[0-9]+\Z', name):
+            raise ValueError('%r names a registry but no repository: a full reference is host[:port]/path[:tag], '
+                             'e.g. %s' % (name, _REFERENCE_EXAMPLE))
+        raise ValueError('names no registry host: a full reference is host[:port]/path[:tag], e.g. %s (Docker Hub: '
+                         'docker.io/library/%s)' % (_REFERENCE_EXAMPLE, value))
+    path, colon, tag = rest, '', ''
+    last = rest.rsplit('/', 1)[-1]
+    if ':' in last:
+        path = rest[:len(rest) - len(last)] + last.partition(':')[0]
+        colon, tag = ':', last.partition(':')[2]
+    problem = _host_problem(registry, value, 'host[:port]/path[:tag]')
+    if problem:
+        raise ValueError(problem)
+    if not path or path.endswith('/'):
+        raise ValueError('names no repository after the registry %r: a full reference is host[:port]/path[:tag], '
+                         'e.g. %s' % (registry, _REFERENCE_EXAMPLE))
+    problem = _path_problem(path)
+    if problem:
+        raise ValueError('repository ' + problem)
+    if colon and not tag:
+        raise ValueError("has an empty tag (nothing after ':'); write the tag, or drop the ':' and give a digest")
+    if colon and not _IMAGE_TAG.match(tag):
+        raise ValueError("tag %r must be 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'" % tag)
+    if not tag and not at:
+        raise ValueError("names neither a tag nor a digest: the container runtime would pull ':latest', which "
+                         "changes under a deployment; write %s:TAG or %s@sha256:<64 hex>" % (name, name))
+    if len(registry) + 1 + len(path) > _MAX_NAME:
+        raise ValueError('is longer than %d characters without its tag and digest' % _MAX_NAME)
+    return {'registry': registry, 'repository': path, 'tag': tag, 'digest': digest}
+
+
+def _digest_problem(digest):
+    algorithm, colon, hexdigits = digest.partition(':')
+    if not colon or not algorithm:
+        return 'digest %r must be ALGORITHM:HEX, e.g. sha256:<64 hex digits>' % digest
+    if algorithm not in _DIGEST_HEX:
+        return 'digest algorithm %r is not sha256 or sha512' % algorithm
+    length = _DIGEST_HEX[algorithm]
+    if not re.match(r'[0-9a-fA-F]*\Z', hexdigits):
+        return 'digest %s:... must be hex digits (0-9, a-f)' % algorithm
+    if len(hexdigits) != length:
+        return 'digest %s has %d hex digits, %s needs exactly %d' % (algorithm, len(hexdigits), algorithm, length)
+    if hexdigits != hexdigits.lower():
+        return 'digest %s:... must be lowercase hex digits (OCI image spec)' % algorithm
+    return ''
+
+
+def image_reference_problem(value):
+    """What is wrong with ``value`` as a full image reference ('' when nothing); see :func:`parse_image_reference`."""
+    try:
+        parse_image_reference(value)
+    except ValueError as exc:
+        return str(exc)
+    return ''
+
+
+def images_problems(images, keys):
+    """Problems of a map of image overrides (key: full reference), each starting with its key.
+
+    ``keys`` are the images that can be overridden; None or an empty map overrides nothing.
+    """
+    if images is None:
+        return []
+    if not isinstance(images, dict):
+        return ['must be a dict of image names to image references, got %s' % _describe(images)]
+    problems = []
+    for key in sorted(images, key=str):
+        if key not in keys:
+            problems.append('%s: not an image of this collection (known: %s)' % (key, ', '.join(keys)))
+            continue
+        value = images[key]
+        if isinstance(value, str) and not value:
+            problems.append('%s: is empty; leave the key out to use the default image' % key)
+            continue
+        problem = image_reference_problem(value)
+        if problem:
+            problems.append('%s: %s' % (key, problem))
+    return problems
 
 
 # --------------------------------------------------------------- PEM files

@@ -18,7 +18,8 @@ _TARGET = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 _TAG = re.compile(r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 # Where each pinned version runs: (component, input, workload, container). Server and agent share
-# spire_version; the controller manager is a sidecar of the server StatefulSet.
+# spire_version; the controller manager is a sidecar of the server StatefulSet. The component's key
+# in spire_images (its image override) is its name with "_" for "-" (image_key).
 COMPONENTS = (
     ("spire-server", "spire_version", "servers", "spire-server"),
     ("spire-controller-manager", "spire_controller_manager_version", "servers", "spire-controller-manager"),
@@ -69,6 +70,11 @@ def image_tag(image):
     return last.partition(":")[2]
 
 
+def image_key(name):
+    """The spire_images key of a component (spire-server: spire_server)."""
+    return name.replace("-", "_")
+
+
 def _containers(obj):
     """{container name: image} of a workload's pod template, or of a pod."""
     spec = (obj or {}).get("spec") or {}
@@ -108,10 +114,63 @@ def running_versions(component, workload_obj, pods, errors):
     return {"present": True, "sources": sources, "pods": pod_versions}
 
 
-def check_move(component, target, versions, allow_downgrade, errors):
+def running_images(component, workload_obj, pods):
+    """Like running_versions, for a component compared by image reference (an override without a version tag)."""
+    _name_unused, _input, workload, container = component
+    kind, wname = WORKLOADS[workload]
+    template = _containers(workload_obj)
+    if container not in template:
+        return {"present": False, "sources": [], "pods": []}
+    sources = [("%s %s (template)" % (kind, wname), template[container])]
+    sources += [("pod %s" % _name(pod), _containers(pod).get(container)) for pod in pods]
+    sources = [(label, image) for label, image in sources if image is not None]
+    return {"present": True, "sources": sources,
+            "pods": [(label[4:], image) for label, image in sources if label.startswith("pod ")]}
+
+
+def targets_of(targets, images, errors):
+    """{component name: (input, kind, target)}: kind "version" with a (major, minor, patch) target, or
+    "image" with a reference.
+
+    A component whose image is overridden (``images``, keyed as spire_images) moves to the version of
+    the override's tag; an override without a version tag is compared by reference, except for the
+    SPIRE server and agent, whose moves must be checked (refused). Without an override: the pinned input.
+    """
+    images = images or {}
+    parsed = {}
+    result = {}
+    for name, input_name, _workload, _container in COMPONENTS:
+        override = images.get(image_key(name))
+        if override:
+            label = "spire_images.%s" % image_key(name)
+            version = parse_tag(image_tag(override))
+            if version is not None:
+                result[name] = (label, "version", version)
+            elif name in SPIRE_COMPONENTS:
+                errors.append("%s=%r: its tag is not a version X.Y.Z, so the upgrade cannot check SPIRE's version "
+                              "rules; tag the image with the SPIRE version it holds (NAME:X.Y.Z, a digest may follow)"
+                              % (label, override))
+            else:
+                result[name] = (label, "image", override)
+            continue
+        if input_name not in parsed:
+            value = targets.get(input_name)
+            parsed[input_name] = parse_target(value)
+            if parsed[input_name] is None:
+                errors.append("%s must be a version X.Y.Z (no leading 'v'), got %r" % (input_name, value))
+        if parsed[input_name] is not None:
+            result[name] = (input_name, "version", parsed[input_name])
+    server, agent = result.get("spire-server"), result.get("spire-agent")
+    if server and agent and agent[2] > server[2]:
+        errors.append("%s=%s is newer than the servers' target %s=%s: SPIRE agents must not be newer than their "
+                      "servers" % (agent[0], fmt(agent[2]), server[0], fmt(server[2])))
+    return result
+
+
+def check_move(component, target, versions, allow_downgrade, errors, input_name=None):
     """Refuse what SPIRE does not support: skipping a minor version, changing the major version,
     and (unless allowed) any downgrade. Other components: downgrades only."""
-    name, input_name = component[0], component[1]
+    name, input_name = component[0], input_name or component[1]
     spire = name in SPIRE_COMPONENTS
     for version in sorted(set(versions)):
         if version == target:
@@ -148,18 +207,13 @@ def webhook_state(webhook):
 
 
 def plan(targets, statefulset, server_pods, agent_daemonset, agent_pods, csi_daemonset, csi_pods, webhook,
-         allow_downgrade=False, namespace="spire-system"):
-    """The upgrade plan, or PlanError listing every reason to refuse (nothing is written before)."""
+         allow_downgrade=False, namespace="spire-system", images=None):
+    """The upgrade plan, or PlanError listing every reason to refuse (nothing is written before).
+
+    ``images``: the image overrides (spire_images), which take the place of the pinned versions.
+    """
     errors = []
-    parsed = {}
-    for _name_unused, input_name, _workload, _container in COMPONENTS:
-        if input_name in parsed:
-            continue
-        value = targets.get(input_name)
-        version = parse_target(value)
-        if version is None:
-            errors.append("%s must be a version X.Y.Z (no leading 'v'), got %r" % (input_name, value))
-        parsed[input_name] = version
+    wanted = targets_of(targets, images, errors)
     objects = {"servers": (statefulset, server_pods), "agents": (agent_daemonset, agent_pods),
                "csi": (csi_daemonset, csi_pods)}
     for workload, (obj, _pods) in sorted(objects.items()):
@@ -172,22 +226,29 @@ def plan(targets, statefulset, server_pods, agent_daemonset, agent_pods, csi_dae
 
     components = []
     for component in COMPONENTS:
-        name, input_name, workload, _container = component
+        name, _input, workload, _container = component
         obj, pods = objects[workload]
-        found = running_versions(component, obj, pods, errors)
-        target = parsed[input_name]
-        versions = [version for _label, version in found["sources"]]
-        if found["present"] and versions:
-            check_move(component, target, versions, allow_downgrade, errors)
+        input_name, kind, target = wanted[name]
+        if kind == "image":
+            found = running_images(component, obj, pods)
+            running = sorted(set(image for _label, image in found["sources"]))
+            start, to = None, target
+        else:
+            found = running_versions(component, obj, pods, errors)
+            versions = [version for _label, version in found["sources"]]
+            if found["present"] and versions:
+                check_move(component, target, versions, allow_downgrade, errors, input_name)
+            running = [fmt(v) for v in sorted(set(versions))]
+            start, to = fmt(min(versions)) if versions else None, fmt(target)
         components.append({
             "name": name,
             "input": input_name,
             "workload": workload,
             "present": found["present"],
-            "running": [fmt(v) for v in sorted(set(versions))],
-            "from": fmt(min(versions)) if versions else None,
-            "to": fmt(target),
-            "behind": sorted(pod for pod, version in found["pods"] if version != target),
+            "running": running,
+            "from": start,
+            "to": to,
+            "behind": sorted(pod for pod, running_now in found["pods"] if running_now != target),
             "template_behind": any(v != target for label, v in found["sources"] if not label.startswith("pod ")),
             "pods": len(found["pods"]),
         })
@@ -215,7 +276,7 @@ def plan(targets, statefulset, server_pods, agent_daemonset, agent_pods, csi_dae
                 "components": [c["name"] for c in moving(["spiffe-csi-driver", "csi-node-driver-registrar"])]},
     }
     server_spire = [parse_tag(v) for v in by_name["spire-server"]["running"]]
-    target_spire = parsed["spire_version"]
+    target_spire = wanted["spire-server"][2]
     # Agents are never newer than the servers: servers first, except when the servers go down.
     agents_first = bool(server_spire) and target_spire < min(server_spire)
     order = ["agents", "servers", "csi"] if agents_first else ["servers", "agents", "csi"]

@@ -7,7 +7,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 FILTERS = ["duration_problem", "quantity_problem", "resources_problems", "image_registry_problem",
-           "pem_file_problem", "raw_template_problems", "labels_problems", "tolerations_problems"]
+           "images_problems", "pem_file_problem", "raw_template_problems", "labels_problems", "tolerations_problems"]
 
 
 def _filter(name):
@@ -66,6 +66,21 @@ def test_image_registry_problem():
     _unused, func = _filter("image_registry_problem")
     assert func("ghcr.io") == ""
     assert "URL scheme" in func("https://ghcr.io")
+
+
+def test_images_problems_name_the_input():
+    _unused, func = _filter("images_problems")
+    keys = ["spire_server", "spire_agent"]
+    assert func({"spire_server": "ghcr.io/spiffe/spire-server:1.14.5"}, keys, "spire_images") == []
+    assert func({"spire_sever": "ghcr.io/spiffe/spire-server:1.14.5"}, keys, "spire_images") == [
+        "spire_images.spire_sever: not an image of this collection (known: spire_server, spire_agent)"]
+    assert func({"spire_agent": "ghcr.io/spiffe/spire-agent@sha256:abc"}, keys, "spire_images") == [
+        "spire_images.spire_agent: digest sha256 has 3 hex digits, sha256 needs exactly 64"]
+    assert func([], keys, "spire_images") == ["spire_images must be a dict of image names to image references, got a list"]
+    with pytest.raises(AnsibleFilterError):
+        func({}, "spire_server")
+    with pytest.raises(AnsibleFilterError):
+        func({}, keys, 1)
 
 
 def test_pem_file_problem(tmp_path):

@@ -161,6 +161,109 @@ def test_registries_refused(value, fragment):
     assert fragment in inputs.image_registry_problem(value)
 
 
+# ------------------------------------------------------------------ image references (spire_images)
+HEX = "0123456789abcdef" * 4
+IMAGE_KEYS = ["spire_server", "spire_agent", "spire_controller_manager", "spiffe_csi_driver", "csi_node_driver_registrar"]
+
+
+@pytest.mark.parametrize("value, parts", [
+    ("ghcr.io/spiffe/spire-server:1.14.5", ("ghcr.io", "spiffe/spire-server", "1.14.5", "")),
+    ("ghcr.io/spiffe/spire-server@sha256:" + HEX, ("ghcr.io", "spiffe/spire-server", "", "sha256:" + HEX)),
+    ("ghcr.io/spiffe/spire-server:1.14.5@sha256:" + HEX, ("ghcr.io", "spiffe/spire-server", "1.14.5", "sha256:" + HEX)),
+    ("registry.example.org:5000/mirror/spire-agent:1.14.5", ("registry.example.org:5000", "mirror/spire-agent", "1.14.5", "")),
+    ("localhost:5000/spire-server:latest", ("localhost:5000", "spire-server", "latest", "")),
+    ("localhost/spire-server:1.14.5", ("localhost", "spire-server", "1.14.5", "")),
+    ("[::1]:5000/a/b-c/d_e:v2.9.4", ("[::1]:5000", "a/b-c/d_e", "v2.9.4", "")),
+    ("10.0.0.1:5000/k8s/csi-node-driver-registrar:v2.9.4", ("10.0.0.1:5000", "k8s/csi-node-driver-registrar", "v2.9.4", "")),
+    ("Registry.Example.org/x__y.z:Tag_1.0-rc.1", ("Registry.Example.org", "x__y.z", "Tag_1.0-rc.1", "")),
+    ("docker.io/library/busybox@sha512:" + HEX * 2, ("docker.io", "library/busybox", "", "sha512:" + HEX * 2)),
+    ("lab.ardur.invalid/lab/csi-node-registrar:t0a1b2c3", ("lab.ardur.invalid", "lab/csi-node-registrar", "t0a1b2c3", "")),
+])
+def test_image_references_accepted(value, parts):
+    assert inputs.image_reference_problem(value) == ""
+    parsed = inputs.parse_image_reference(value)
+    assert (parsed["registry"], parsed["repository"], parsed["tag"], parsed["digest"]) == parts
+
+
+@pytest.mark.parametrize("value, fragment", [
+    # uppercase repository
+    ("ghcr.io/SPIFFE/spire-server:1.14.5", "repository path component 'SPIFFE' must be lowercase"),
+    ("ghcr.io/spiffe/Spire-Server:1.14.5", "repository path component 'Spire-Server' must be lowercase"),
+    # missing repository
+    ("ghcr.io", "'ghcr.io' names a registry but no repository"),
+    ("registry.example.org:5000", "names a registry but no repository"),
+    ("ghcr.io/", "names no repository after the registry 'ghcr.io'"),
+    ("ghcr.io/:1.14.5", "names no repository after the registry 'ghcr.io'"),
+    ("ghcr.io/spiffe/:1.14.5", "names no repository after the registry"),
+    ("ghcr.io//spire-server:1.14.5", "repository path component '' must be lowercase"),
+    # missing registry host
+    ("spire-server:1.14.5", "names no registry host"),
+    ("spiffe/spire-server:1.14.5", "'spiffe' has no \".\" and no port, so container runtimes read it as a Docker Hub "
+                                   "namespace, not a registry host; write docker.io/spiffe/spire-server:1.14.5"),
+    # digests
+    ("ghcr.io/spiffe/spire-server@sha256:abc", "digest sha256 has 3 hex digits, sha256 needs exactly 64"),
+    ("ghcr.io/spiffe/spire-server@sha256:" + HEX + "0", "digest sha256 has 65 hex digits"),
+    ("ghcr.io/spiffe/spire-server:1.14.5@sha256:" + HEX[:63], "digest sha256 has 63 hex digits"),
+    ("ghcr.io/spiffe/spire-server@sha256:" + HEX.upper(), "must be lowercase hex digits"),
+    ("ghcr.io/spiffe/spire-server@sha256:" + "g" * 64, "must be hex digits"),
+    ("ghcr.io/spiffe/spire-server@md5:" + HEX[:32], "digest algorithm 'md5' is not sha256 or sha512"),
+    ("ghcr.io/spiffe/spire-server@" + HEX, "must be ALGORITHM:HEX"),
+    ("ghcr.io/spiffe/spire-server:1.14.5@", "must be ALGORITHM:HEX"),
+    # tags
+    ("ghcr.io/spiffe/spire-server:", "has an empty tag (nothing after ':')"),
+    ("ghcr.io/spiffe/spire-server:@sha256:" + HEX, "has an empty tag"),
+    ("ghcr.io/spiffe/spire-server:.1", "tag '.1' must be 1-128 letters, digits"),
+    ("ghcr.io/spiffe/spire-server:1.14.5:x", "tag '1.14.5:x' must be"),
+    ("ghcr.io/spiffe/spire-server:" + "a" * 129, "must be 1-128 letters"),
+    ("ghcr.io/spiffe/spire-server", "names neither a tag nor a digest: the container runtime would pull ':latest'"),
+    # the rest of the form
+    ("https://ghcr.io/spiffe/spire-server:1.14.5", "must not have a URL scheme (https://): an image reference has none; "
+                                                   "write 'ghcr.io/spiffe/spire-server:1.14.5'"),
+    ("ghcr.io/spiffe/spire-server:1.14.5 ", "must not contain white space"),
+    ("reg.io:99999/spire-server:1.14.5", "port '99999' is not a number within 1-65535"),
+    ("reg_x.io/spire-server:1.14.5", "host 'reg_x.io' is not a DNS name"),
+    ("a.io/" + "x" * 260 + ":1", "is longer than 255 characters"),
+    ("", "must be a full image reference such as registry.example.org/spiffe/spire-server:1.14.5"),
+    (None, "got nothing (null)"),
+    (1.14, "got a number"),
+])
+def test_image_references_refused(value, fragment):
+    problem = inputs.image_reference_problem(value)
+    assert fragment in problem, problem
+    with pytest.raises(ValueError):
+        inputs.parse_image_reference(value)
+
+
+def test_image_overrides():
+    assert inputs.images_problems({}, IMAGE_KEYS) == []
+    assert inputs.images_problems(None, IMAGE_KEYS) == []
+    good = {"spire_server": "ghcr.io/spiffe/spire-server:1.14.5@sha256:" + HEX,
+            "csi_node_driver_registrar": "lab.ardur.invalid/lab/csi-node-registrar:t0"}
+    assert inputs.images_problems(good, IMAGE_KEYS) == []
+    assert inputs.images_problems(
+        {"spire-server": "ghcr.io/x:1", "spire_agent": "", "spire_controller_manager": 3,
+         "spiffe_csi_driver": "ghcr.io/X:1"}, IMAGE_KEYS) == [
+        "spiffe_csi_driver: repository path component 'X' must be lowercase letters and digits, separated by \".\", "
+        "\"_\", \"__\" or \"-\"",
+        "spire-server: not an image of this collection (known: spire_server, spire_agent, spire_controller_manager, "
+        "spiffe_csi_driver, csi_node_driver_registrar)",
+        "spire_agent: is empty; leave the key out to use the default image",
+        "spire_controller_manager: must be a full image reference such as registry.example.org/spiffe/spire-server:1.14.5 "
+        "(a digest may follow: ...:1.14.5@sha256:<64 hex>), got a number",
+    ]
+    assert inputs.images_problems("ghcr.io/x:1", IMAGE_KEYS) == [
+        "must be a dict of image names to image references, got a string"]
+
+
+def test_registry_messages_are_unchanged_by_the_shared_host_check():
+    assert inputs.image_registry_problem("reg_x.io") == (
+        "host 'reg_x.io' is not a DNS name or a bracketed IPv6 address (letters, digits, \"-\" and \".\"; "
+        "form host[:port][/path])")
+    assert inputs.image_registry_problem("mirror/x") == (
+        "'mirror' has no \".\" and no port, so container runtimes read it as a Docker Hub namespace, not a registry "
+        "host; write docker.io/mirror/x for Docker Hub, or the full host name")
+
+
 # ------------------------------------------------------------------ PEM
 def _cert_and_key():
     key = ec.generate_private_key(ec.SECP256R1())
