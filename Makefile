@@ -3,13 +3,13 @@ SHELL := /bin/bash
 VENV ?= $(CURDIR)/.venv
 ACTIVATE := source $(VENV)/bin/activate &&
 
-.PHONY: setup test lint sanity unit packaging docs lab-test lab-pytest bench
+.PHONY: setup test lint sanity unit packaging docs lab-test lab-pytest bench kind-build kind-test
 
 setup:
 	bash tools/setup.sh
 
 # The one test command: every gate, then the lab: the molecule scenario and the live tests.
-test: lint sanity lab-build unit packaging lab-test lab-pytest
+test: lint sanity lab-build kind-build unit packaging lab-test kind-test lab-pytest
 
 # lint-collection-docs: the venv sits inside the checkout, and without the git ceiling antsibull-docs
 # would copy none of the collections ours depends on.
@@ -25,6 +25,7 @@ sanity:
 
 unit:
 	$(ACTIVATE) python -m pytest tests/unit tests/render -q -p no:cacheprovider
+	cd lab/kind/go && go vet ./... && go test ./...
 
 # The built artifact: runtime content only, installable offline, documented and working once installed.
 packaging:
@@ -39,6 +40,17 @@ docs:
 # The lab scenario: build (cached), lab up, deploy, idempotence, verify (API, RBAC, real SPIRE), lab down.
 lab-test: lab-build
 	$(ACTIVATE) molecule test -s lab
+
+# The offline kind lab (lab/kind): its binaries, its own Docker engine, every image (cached).
+kind-build:
+	lab/build.sh kind
+	$(LAB_PY) lab/kind/kindlab.py build
+
+# The kind scenario in real pods: cluster, deploy + samples, idempotence, verify, destroy; the
+# lab's engine is stopped afterwards whatever the outcome.
+kind-test: kind-build
+	$(ACTIVATE) eval "$$($(LAB_PY) lab/kind/kindlab.py env)" && molecule test -s default; \
+	  rc=$$?; $(LAB_PY) lab/kind/kindlab.py engine-down; exit $$rc
 
 # Tests against live labs of their own (bad input, interrupted converge, runbooks).
 lab-pytest: lab-build

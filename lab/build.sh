@@ -11,6 +11,10 @@
 #                                LAB_SPIRE_VERSION in versions.env)
 #   lab/build.sh scm [VERSION]   spire-controller-manager (default: the
 #                                collection's spire_controller_manager_version)
+#   lab/build.sh kind            everything the kind lab adds (below), plus k8s
+#   lab/build.sh k8s-node        kubelet, kubeadm, kube-proxy
+#   lab/build.sh kind-cli | coredns | local-path-provisioner | spiffe-csi-driver
+#                                | crictl | pause   (versions: lab/versions.env)
 #   lab/build.sh path NAME [VERSION]   print the cached path of a binary
 #
 # Results: ${ARDUR_SPIRE_CACHE:-$HOME/.cache/ardur-spire}/bin/<name>-<version>/<name>
@@ -145,33 +149,20 @@ wrapper_build() {
 
 # --------------------------------------------------------------------- k8s --
 K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+# The kind lab's node binaries (`lab/build.sh k8s-node`), same wrapper.
+K8S_NODE_BINS=(kubelet kubeadm kube-proxy)
+# Upstream links every binary statically except kubelet (hack/lib/golang.sh:
+# KUBE_STATIC_BINARIES leaves it out, so it is built with CGO_ENABLED=1 and
+# links glibc dynamically); these are built the same way here.
+K8S_CGO_BINS=(kubelet)
 
-build_k8s() {
-  local v=$LAB_KUBERNETES_VERSION missing=() n openapi
-  openapi=$CACHE/openapi/kubernetes-$v/swagger.json
-  for n in "${K8S_BINS[@]}"; do cached "$n" "$v" || missing+=("$n"); done
-  if ((${#missing[@]} == 0)) && [[ -s $openapi ]]; then
-    log "kubernetes $v: cached"
-    return 0
-  fi
-  local w modfile moddir info minor bdate staging=() out pkgs=() ld
+# k8s_wrapper VERSION: fresh wrapper module requiring k8s.io/kubernetes@vVERSION
+# with every staging module replaced by its published v0.x; prints its dir.
+k8s_wrapper() {
+  local v=$1 w modfile staging=() n
   w=$(new_wrapper "kubernetes-$v")
   module_download "$w" "k8s.io/kubernetes@v$v"
   modfile=$(json_field "$w/download.json" GoMod)
-  moddir=$(json_field "$w/download.json" Dir)
-  info=$(json_field "$w/download.json" Info)
-
-  # OpenAPI v2 spec: shipped in the module zip.
-  if [[ ! -s $openapi ]]; then
-    [[ -s $moddir/api/openapi-spec/swagger.json ]] ||
-      die "api/openapi-spec/swagger.json missing from k8s.io/kubernetes@v$v"
-    mkdir -p "$(dirname "$openapi")"
-    install -m 0644 "$moddir/api/openapi-spec/swagger.json" "$openapi.tmp"
-    mv -f "$openapi.tmp" "$openapi"
-    printf 'built openapi kubernetes-%s -> %s\n' "$v" "$openapi"
-  fi
-  ((${#missing[@]} > 0)) || return 0
-
   # Staging modules: every "=> ./staging/..." replace of the upstream go.mod.
   mapfile -t staging < <(sed -n -E 's#^[[:space:]]*(replace[[:space:]]+)?([^[:space:]]+)[[:space:]]+=>[[:space:]]+\./staging/.*$#\2#p' "$modfile")
   ((${#staging[@]} > 0)) || die "no staging replaces found in $modfile"
@@ -186,27 +177,82 @@ build_k8s() {
     for n in "${staging[@]}"; do
       go mod edit -replace="$n=$n@v0.${v#1.}"
     done
-  )
+  ) >&2
+  printf '%s\n' "$w"
+}
+
+# k8s_build WRAPPER VERSION NAME...: build, check and cache k8s.io/kubernetes/cmd/NAME.
+k8s_build() {
+  local w=$1 v=$2 minor bdate ld n c out static=() cgo=()
+  shift 2
   minor=$(cut -d. -f2 <<<"$v")
-  bdate=$(info_time "$info")
+  bdate=$(info_time "$(json_field "$w/download.json" Info)")
   ld="-s -w"
   for n in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $n.gitVersion=v$v -X $n.gitMajor=1 -X $n.gitMinor=$minor"
     ld+=" -X $n.gitTreeState=clean -X $n.buildDate=$bdate"
   done
-  for n in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$n"); done
+  for n in "$@"; do
+    for c in "${K8S_CGO_BINS[@]}"; do
+      if [[ $n == "$c" ]]; then cgo+=("k8s.io/kubernetes/cmd/$n"); continue 2; fi
+    done
+    static+=("k8s.io/kubernetes/cmd/$n")
+  done
   out=$w/out
   mkdir -p "$out"
-  (cd "$w" && timed "go build ${missing[*]} $v" \
-    "${NICE[@]}" go build -mod=mod -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}")
-  for n in "${missing[@]}"; do
-    if [[ $n == kubectl ]]; then
-      check_version "$out/$n" "v$v" version --client
-    else
-      check_version "$out/$n" "Kubernetes v$v" --version
-    fi
+  if ((${#static[@]} > 0)); then
+    (cd "$w" && timed "go build ${static[*]##*/} $v" \
+      "${NICE[@]}" go build -mod=mod -trimpath -ldflags "$ld" -o "$out/" "${static[@]}")
+  fi
+  if ((${#cgo[@]} > 0)); then
+    command -v gcc >/dev/null || die "gcc is needed for ${cgo[*]##*/} (cgo, as upstream)"
+    (cd "$w" && timed "go build ${cgo[*]##*/} $v (cgo)" \
+      env CGO_ENABLED=1 "${NICE[@]}" go build -mod=mod -trimpath -ldflags "$ld" -o "$out/" "${cgo[@]}")
+  fi
+  for n in "$@"; do
+    case $n in
+      kubectl) check_version "$out/$n" "v$v" version --client ;;
+      kubeadm) check_version "$out/$n" "v$v" version -o short ;;
+      *) check_version "$out/$n" "Kubernetes v$v" --version ;;
+    esac
     install_bin "$n" "$v" "$out/$n"
   done
+}
+
+build_k8s() {
+  local v=$LAB_KUBERNETES_VERSION missing=() n openapi w moddir
+  openapi=$CACHE/openapi/kubernetes-$v/swagger.json
+  for n in "${K8S_BINS[@]}"; do cached "$n" "$v" || missing+=("$n"); done
+  if ((${#missing[@]} == 0)) && [[ -s $openapi ]]; then
+    log "kubernetes $v: cached"
+    return 0
+  fi
+  w=$(k8s_wrapper "$v")
+  moddir=$(json_field "$w/download.json" Dir)
+
+  # OpenAPI v2 spec: shipped in the module zip.
+  if [[ ! -s $openapi ]]; then
+    [[ -s $moddir/api/openapi-spec/swagger.json ]] ||
+      die "api/openapi-spec/swagger.json missing from k8s.io/kubernetes@v$v"
+    mkdir -p "$(dirname "$openapi")"
+    install -m 0644 "$moddir/api/openapi-spec/swagger.json" "$openapi.tmp"
+    mv -f "$openapi.tmp" "$openapi"
+    printf 'built openapi kubernetes-%s -> %s\n' "$v" "$openapi"
+  fi
+  ((${#missing[@]} > 0)) || return 0
+  k8s_build "$w" "$v" "${missing[@]}"
+}
+
+# kubelet, kubeadm, kube-proxy for the kind lab's node image.
+build_k8s_node() {
+  local v=$LAB_KUBERNETES_VERSION missing=() n w
+  for n in "${K8S_NODE_BINS[@]}"; do cached "$n" "$v" || missing+=("$n"); done
+  if ((${#missing[@]} == 0)); then
+    log "kubernetes $v node binaries: cached"
+    return 0
+  fi
+  w=$(k8s_wrapper "$v")
+  k8s_build "$w" "$v" "${missing[@]}"
 }
 
 # -------------------------------------------------------------------- etcd --
@@ -271,6 +317,162 @@ build_scm() {
   install_bin spire-controller-manager "$v" "$w/out/cmd"
 }
 
+# ---------------------------------------------------------------- kind lab --
+# Binaries for the kind lab's node and add-on images (`lab/build.sh kind`).
+
+# origin_hash WRAPPER: the git commit the proxy recorded for the downloaded
+# module version (empty if it recorded none).
+origin_hash() {
+  python3 -c 'import json,sys; print((json.load(open(sys.argv[1])).get("Origin") or {}).get("Hash") or "")' "$1/download.json"
+}
+
+# mod_directives GOMOD: `go mod edit` flags giving a wrapper the go directive,
+# godebug settings and replace directives of a module's own go.mod, one a line.
+# A local (directory) replace cannot be carried over: it needs its own
+# handling, as build_k8s does for the staging modules.
+mod_directives() {
+  go mod edit -json "$1" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+if m.get("Go"):
+    print("-go=" + m["Go"])
+for d in m.get("GoDebug") or []:
+    print("-godebug=%s=%s" % (d["Key"], d["Value"]))
+def at(p):
+    return p["Path"] + ("@" + p["Version"] if p.get("Version") else "")
+for r in m.get("Replace") or []:
+    if not r["New"].get("Version"):
+        sys.exit("local replace %s => %s" % (at(r["Old"]), r["New"]["Path"]))
+    print("-replace=%s=%s" % (at(r["Old"]), at(r["New"])))
+'
+}
+
+# module_wrapper NAME VERSION MODULE@VERSION: like wrapper_build's wrapper, but
+# it also takes the module's go directive, godebug settings and replaces
+# (upstream's GODEBUG defaults and dependency graph); prints its dir.
+module_wrapper() {
+  local w modfile edits=() text
+  w=$(new_wrapper "$1-$2")
+  module_download "$w" "$3"
+  seed_go_sum "$w"
+  modfile=$(json_field "$w/download.json" GoMod)
+  text=$(mod_directives "$modfile") || die "cannot carry over the go.mod of $3"
+  [[ -z $text ]] || mapfile -t edits <<<"$text"
+  (cd "$w" && go mod edit -require="$3" "${edits[@]}") >&2
+  printf '%s\n' "$w"
+}
+
+# module_go_build WRAPPER LABEL LDFLAGS TAGS PKG...: build main packages into
+# WRAPPER/out/.
+module_go_build() {
+  local w=$1 label=$2 ld=$3 tags=$4
+  shift 4
+  mkdir -p "$w/out"
+  (cd "$w" && timed "go build $label" \
+    "${NICE[@]}" go build -mod=mod -trimpath -tags="$tags" -ldflags "$ld" -o "$w/out/" "$@")
+}
+
+# kind (the CLI) is target kind-cli: `lab/build.sh kind` is the group.
+build_kind_cli() {
+  local v=$LAB_KIND_VERSION w p=sigs.k8s.io/kind/pkg/cmd/kind/version
+  if cached kind "$v"; then log "kind $v: cached"; return 0; fi
+  w=$(module_wrapper kind "$v" "sigs.k8s.io/kind@v$v")
+  # The version itself is a constant of the module; upstream's Makefile adds
+  # the commit (printed only by pre-releases).
+  module_go_build "$w" "kind $v" "-s -w -X $p.gitCommit=$(origin_hash "$w")" "" \
+    sigs.k8s.io/kind
+  check_version "$w/out/kind" "kind v$v " version
+  install_bin kind "$v" "$w/out/kind"
+}
+
+build_coredns() {
+  local v=$LAB_COREDNS_VERSION w tags commit
+  if cached coredns "$v"; then log "coredns $v: cached"; return 0; fi
+  w=$(module_wrapper coredns "$v" "github.com/coredns/coredns@v$v")
+  # As upstream's Makefile: CGO_ENABLED=0, GitCommit = short commit, its
+  # GOTAGS (grpcnotrace since 1.13). The version is a constant; the plugins
+  # are those of the module's core/plugin/zplugin.go.
+  tags=$(sed -n -E 's/^GOTAGS[[:space:]]*\?=[[:space:]]*//p' \
+    "$(json_field "$w/download.json" Dir)/Makefile" | head -n1)
+  commit=$(origin_hash "$w")
+  module_go_build "$w" "coredns $v" \
+    "-s -w -X github.com/coredns/coredns/coremain.GitCommit=${commit:0:7}" "$tags" \
+    github.com/coredns/coredns
+  check_version "$w/out/coredns" "CoreDNS-$v" -version
+  install_bin coredns "$v" "$w/out/coredns"
+}
+
+build_local_path_provisioner() {
+  local v=$LAB_LOCAL_PATH_PROVISIONER_VERSION w n=local-path-provisioner
+  if cached "$n" "$v"; then log "$n $v: cached"; return 0; fi
+  w=$(module_wrapper "$n" "$v" "github.com/rancher/local-path-provisioner@v$v")
+  # scripts/build: -X main.VERSION=<git tag>, printed by --version.
+  module_go_build "$w" "$n $v" "-s -w -X main.VERSION=v$v" "" \
+    github.com/rancher/local-path-provisioner
+  check_version "$w/out/$n" "$n version v$v" --version
+  install_bin "$n" "$v" "$w/out/$n"
+}
+
+build_spiffe_csi() {
+  local v=$LAB_SPIFFE_CSI_VERSION w n=spiffe-csi-driver
+  if cached "$n" "$v"; then log "$n $v: cached"; return 0; fi
+  w=$(module_wrapper "$n" "$v" "github.com/spiffe/spiffe-csi@v$v")
+  # gitTag must equal internal/version/VERSION (no "v"), or every start panics;
+  # without it the driver calls itself "<VERSION>-dev". No version flag: the
+  # usage text (-h) carries it.
+  module_go_build "$w" "$n $v" \
+    "-s -w -X github.com/spiffe/spiffe-csi/internal/version.gitTag=$v" "" \
+    github.com/spiffe/spiffe-csi/cmd/spiffe-csi-driver
+  check_version "$w/out/$n" "$n (version $v)" -h
+  install_bin "$n" "$v" "$w/out/$n"
+}
+
+build_crictl() {
+  local v=$LAB_CRICTL_VERSION w
+  if cached crictl "$v"; then log "crictl $v: cached"; return 0; fi
+  w=$(module_wrapper crictl "$v" "sigs.k8s.io/cri-tools@v$v")
+  # hack/release.sh: -X .../pkg/version.Version=<git tag>.
+  module_go_build "$w" "crictl $v" \
+    "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=v$v" "" \
+    sigs.k8s.io/cri-tools/cmd/crictl
+  check_version "$w/out/crictl" "crictl version v$v" --version
+  install_bin crictl "$v" "$w/out/crictl"
+}
+
+# pause: build/pause/linux/pause.c of the k8s.io/kubernetes module, compiled
+# as upstream's build/pause/Makefile does (CFLAGS -Os -Wall -Werror -static
+# -DVERSION=v$(TAG)-$(REV), then strip); REV is the kubernetes tag here.
+build_pause() {
+  local v=$LAB_PAUSE_VERSION k=$LAB_KUBERNETES_VERSION w dir want
+  if cached pause "$v"; then log "pause $v: cached"; return 0; fi
+  command -v gcc >/dev/null || die "gcc is not installed (needed for pause)"
+  w=$(new_wrapper "pause-$v")
+  module_download "$w" "k8s.io/kubernetes@v$k"
+  dir=$(json_field "$w/download.json" Dir)
+  want=$(sed -n -E 's/^[[:space:]]*PauseVersion[[:space:]]*=[[:space:]]*"([^"]+)".*/\1/p' \
+    "$dir/cmd/kubeadm/app/constants/constants.go" | head -n1)
+  [[ $want == "$v" ]] ||
+    log "note: kubeadm $k expects pause ${want:-?}, building $v (LAB_PAUSE_VERSION)"
+  mkdir -p "$w/out"
+  (cd "$w" && timed "gcc pause $v" "${NICE[@]}" gcc -Os -Wall -Werror -static \
+    "-DVERSION=v$v-v$k" -o out/pause "$dir/build/pause/linux/pause.c")
+  strip "$w/out/pause"
+  check_version "$w/out/pause" "pause.c v$v-" -v
+  install_bin pause "$v" "$w/out/pause"
+}
+
+# Everything the kind lab adds (the lab's control-plane binaries included).
+build_kind_group() {
+  build_k8s
+  build_k8s_node
+  build_pause
+  build_crictl
+  build_kind_cli
+  build_coredns
+  build_local_path_provisioner
+  build_spiffe_csi
+}
+
 # -------------------------------------------------------------------- main --
 main() {
   command -v go >/dev/null || die "go is not installed"
@@ -300,12 +502,26 @@ main() {
     kwok) build_kwok ;;
     spire) build_spire "${2:-}" ;;
     scm | spire-controller-manager) build_scm "${2:-}" ;;
+    kind) build_kind_group ;;
+    k8s-node) build_k8s_node ;;
+    kind-cli) build_kind_cli ;;
+    coredns) build_coredns ;;
+    local-path-provisioner) build_local_path_provisioner ;;
+    spiffe-csi-driver | spiffe-csi) build_spiffe_csi ;;
+    crictl | cri-tools) build_crictl ;;
+    pause) build_pause ;;
     path)
       [[ $# -ge 2 ]] || die "usage: $0 path NAME [VERSION]"
       local v=${3:-}
       if [[ -z $v ]]; then
         case $2 in
-          kube-*|kubectl) v=$LAB_KUBERNETES_VERSION ;;
+          kube-*|kubectl|kubelet|kubeadm) v=$LAB_KUBERNETES_VERSION ;;
+          kind) v=$LAB_KIND_VERSION ;;
+          coredns) v=$LAB_COREDNS_VERSION ;;
+          local-path-provisioner) v=$LAB_LOCAL_PATH_PROVISIONER_VERSION ;;
+          spiffe-csi-driver) v=$LAB_SPIFFE_CSI_VERSION ;;
+          crictl) v=$LAB_CRICTL_VERSION ;;
+          pause) v=$LAB_PAUSE_VERSION ;;
           etcd) v=$LAB_ETCD_VERSION ;;
           kwok) v=$LAB_KWOK_VERSION ;;
           spire-server|spire-agent) v=$(spire_default_version) ;;
