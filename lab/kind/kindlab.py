@@ -447,8 +447,8 @@ def node_image(images):
     infra = images.node_infra()
     kind_dir = kind_module_dir(v["LAB_KIND_VERSION"])
     node_files = KIND_SRC / "node"
-    key = hashlib.sha256(json.dumps([infra, NODE_PACKAGES, NODE_HOOKS, KIND_FILES,
-                                     tree_hash(node_files), str(kind_dir)]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([infra, NODE_PACKAGES, NODE_HOOKS, KIND_FILES, tree_hash(node_files),
+                                     tree_hash(KIND_SRC / "manifests"), str(kind_dir)]).encode()).hexdigest()[:12]
     ref = f"{REGISTRY}/kind/node:{images.k8s}-{key}"
     if image_exists(ref):
         return ref

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Entrypoint of the lab's PostgreSQL image (Debian's postgresql-15): the part of the
 # official postgres image's contract the kind scenario uses. On first start (no
 # $PGDATA/PG_VERSION): initdb with the superuser password from POSTGRES_PASSWORD, source
