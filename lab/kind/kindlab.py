@@ -318,17 +318,18 @@ def save_archive(ref):
     return archive
 
 
-def binary_image(ref, name, path, entrypoint=None, user=None, extra=None, workdir=None):
-    """A FROM-scratch image of one static binary (plus the CA bundle)."""
-    files = {f"/usr/local/bin/{name}": path,
+def binary_image(ref, name, path, entrypoint=None, user=None, workdir=None):
+    """A FROM-scratch image of one static binary (plus the CA bundle); the binary sits where
+    the entrypoint runs it (default /usr/local/bin/NAME)."""
+    entrypoint = entrypoint or [f"/usr/local/bin/{name}"]
+    files = {entrypoint[0]: path,
              "/etc/ssl/certs/ca-certificates.crt": Path("/etc/ssl/certs/ca-certificates.crt")}
-    files.update(extra or {})
     tail = ["ENV PATH=/usr/local/bin:/usr/bin:/bin"]
     if workdir:
         tail.append(f"WORKDIR {workdir}")
     if user:
         tail.append(f"USER {user}")
-    tail.append(f"ENTRYPOINT {json.dumps(entrypoint or ['/usr/local/bin/' + name])}")
+    tail.append(f"ENTRYPOINT {json.dumps(entrypoint)}")
     build_image(ref, files, tail)
 
 
@@ -406,9 +407,8 @@ class Images:
         for comp, uid in (("server", "1000:1000"), ("agent", "0:0")):
             name = f"spire-{comp}"
             ref = f"{REGISTRY}/spiffe/{name}:{spire_v}"
-            dirs = {f"/opt/spire/bin/{name}": binary(name, spire_v)}
             binary_image(ref, name, binary(name, spire_v), user=uid, workdir="/opt/spire",
-                         entrypoint=[f"/opt/spire/bin/{name}", "run"], extra=dirs)
+                         entrypoint=[f"/opt/spire/bin/{name}", "run"])
             refs[name.replace("-", "_")] = ref
         ref = f"{REGISTRY}/spiffe/spire-controller-manager:{scm_v}"
         binary_image(ref, "spire-controller-manager", binary("spire-controller-manager", scm_v),
