@@ -23,6 +23,13 @@ PREFIXES = {
     "spire_agent": "spire_agent_",
     "csi_driver": "csi_driver_",
     "registrations": "registrations_",
+    # The runbooks (a role each).
+    "health": "health_",
+    "uninstall": "uninstall_",
+    "upgrade": "upgrade_",
+    "recover_server": "recover_server_",
+    "rotate_datastore_credentials": "rotate_datastore_credentials_",
+    "rotate_upstream_ca": "rotate_upstream_ca_",
 }
 ROLES = sorted(name for name in PREFIXES if (ROLES_DIR / name).is_dir())
 
