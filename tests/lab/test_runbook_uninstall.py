@@ -10,10 +10,14 @@ deploy.yml and samples.yml first, then, in this order (the tests share the modul
 5. a second run deletes nothing (changed=0);
 6. deploy.yml converges again and reuses the kept upstream CA (same tls.crt).
 
+Each run's JSON report (uninstall_report_path, default ./spire-uninstall.json in the working
+directory) is checked too: refused, planned (check mode), uninstalled, and never a Secret value.
+
 The lab is torn down at the end. Without the lab binaries the module is skipped, with
 ARDUR_SPIRE_REQUIRE_LAB=1 it fails (tests/support/lab_binaries.py).
 """
 
+import json
 import re
 import subprocess
 import time
@@ -61,6 +65,16 @@ class UninstallLab:
         returncode, output = self.run(name, playbook, extra, args)
         assert returncode == 0, f"{name} failed:\n{output[-5000:]}"
         return output
+
+    def report(self):
+        """The JSON report the last run wrote (the default uninstall_report_path, in the working directory)."""
+        path = self.work / "spire-uninstall.json"
+        text = path.read_text(encoding="utf-8")
+        assert "BEGIN" not in text and "postgresql://" not in text
+        doc = json.loads(text)
+        assert doc["runbook"] == "uninstall" and doc["report_version"] == 1, doc
+        path.unlink()
+        return doc
 
     def exists(self, *args):
         """Whether `kubectl get ARGS` finds it."""
@@ -120,6 +134,7 @@ def test_bad_input_is_refused_before_anything_is_deleted(ulab, extra, names):
         assert name in output, f"{name} not named:\n{output[-3000:]}"
     assert not DELETED.findall(output)
     assert ulab.inventory() == before
+    assert not (ulab.work / "spire-uninstall.json").exists()  # refused before anything was read
 
 
 def test_refuses_while_pods_mount_the_csi_volume(ulab):
@@ -135,6 +150,9 @@ def test_refuses_while_pods_mount_the_csi_volume(ulab):
     assert not DELETED.findall(output)
     assert ulab.exists("statefulset", "-n", NAMESPACE, "spire-server")
     assert ulab.inventory() == before
+    report = ulab.report()
+    assert report["status"] == "refused" and report["deleted"] == [], report
+    assert sorted(report["blocking_pods"]) == sorted(f"{SAMPLES_NAMESPACE}/{pod}" for pod in pods), report
 
 
 def test_check_mode_deletes_nothing(ulab):
@@ -144,6 +162,9 @@ def test_check_mode_deletes_nothing(ulab):
     assert "Would delete (check mode), in this order:" in output
     assert "CSIDriver csi.spiffe.io" in output and "StatefulSet spire-system/spire-server" in output
     assert ulab.inventory() == before
+    report = ulab.report()
+    assert report["status"] == "planned" and report["check_mode"] is True and report["deleted"] == [], report
+    assert "StatefulSet spire-system/spire-server" in report["planned"], report
 
 
 def test_uninstall_deletes_in_order_and_keeps_the_key_material(ulab):
@@ -171,6 +192,10 @@ def test_uninstall_deletes_in_order_and_keeps_the_key_material(ulab):
     assert ulab.upstream_crt() == ulab.ca_before
     assert "Kept:" in output and "Secret spire-system/spire-upstream-ca" in output
     assert "BEGIN" not in output and "postgresql://" not in output
+    report = ulab.report()
+    assert report["status"] == "uninstalled" and report["check_mode"] is False, report
+    assert report["deleted"] == deleted, report
+    assert "Secret spire-system/spire-upstream-ca" in [entry["ref"] for entry in report["kept"]], report
 
 
 def test_second_run_is_a_no_op(ulab):
@@ -178,6 +203,8 @@ def test_second_run_is_a_no_op(ulab):
     output = ulab.ok("second uninstall", "uninstall.yml", {"uninstall_samples": True})
     assert recap(output)[1] == 0, output[-3000:]
     assert "nothing (already uninstalled)" in output
+    report = ulab.report()
+    assert report["status"] == "uninstalled" and report["deleted"] == [], report
 
 
 def test_deploy_again_reuses_the_kept_upstream_ca(ulab):
