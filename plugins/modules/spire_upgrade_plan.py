@@ -21,10 +21,11 @@ description:
     version, a SPIRE move that skips a minor version (C(1.12.x) to C(1.14.x)) or changes the major version, and any
     downgrade unless O(allow_downgrade=true). Patch moves and one-minor moves are allowed. Every reason is reported at
     once.
-  - Returns the ordered plan of C(playbooks/upgrade.yml) - servers (with the controller manager) before agents, agents
-    before servers only for a downgrade, so agents are never newer than servers; the CSI driver last; the validating
-    webhook held at C(failurePolicy=Ignore) while servers roll and restored afterwards, also after an interrupted run
-    (the original is recorded in an annotation of the webhook configuration).
+  - Returns the ordered plan of the upgrade runbook (the role C(ardur.spire.upgrade)) - servers (with the controller
+    manager) before agents, agents before servers only for a downgrade, so agents are never newer than servers; the CSI
+    driver last; the validating webhook held at C(failurePolicy=Ignore) while servers roll and restored afterwards, also
+    after an interrupted run (the original is recorded in an annotation of the webhook configuration). The role reads
+    a refusal from the result (P(ardur.spire.upgrade_decision#filter)).
   - Only computes; never contacts a cluster.
 author:
   - Ardur runtime deployment team (@ardur)

@@ -122,6 +122,8 @@ class UpgradeLab(RunbookLab):
             "upgrade_agent_sockets": self.endpoints["agent_sockets"],
             "upgrade_spire_server_path": lab_binary("spire-server"),
             "upgrade_spire_agent_path": lab_binary("spire-agent"),
+            # The JSON report (default ./spire-upgrade.json) in the work dir, not in the checkout the runs start in.
+            "upgrade_report_path": str(self.work / "spire-upgrade.json"),
             **extra}
 
     def up(self):
