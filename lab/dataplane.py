@@ -54,6 +54,10 @@ import threading
 import time
 from pathlib import Path
 
+# The collection's own parsers (the venv links the checkout as ansible_collections.ardur.spire).
+from ansible_collections.ardur.spire.plugins.module_utils._spire import hcl
+from ansible_collections.ardur.spire.plugins.module_utils._spire.server_info import pem_certificates
+
 LAB_SRC = Path(__file__).resolve().parent
 REPO = LAB_SRC.parent
 CACHE = Path(os.environ.get("ARDUR_SPIRE_CACHE", Path.home() / ".cache" / "ardur-spire"))
@@ -112,258 +116,77 @@ def ports():
     }
 
 
-# --------------------------------------------------------------------- HCL (v1 subset) --
+# ------------------------------------------------------------------- SPIRE configuration --
+# Read and rewritten with the collection's own HCL library (the parser and renderer spire_config
+# uses for the configurations it renders), so the lab runs what the roles applied.
 
-class Raw(str):
-    """An HCL literal written back as is (number, bool, identifier)."""
-
-
-class Item:  # pylint: disable=too-few-public-methods
-    """One HCL body item: `keys... { body }` (block) or `key = value` (attribute)."""
-
-    def __init__(self, keys, value, block):
-        self.keys = keys
-        self.value = value
-        self.block = block
+def conf(text):
+    """The data of a SPIRE configuration (HCL or JSON)."""
+    try:
+        return hcl.parse(text)[0]
+    except hcl.HCLError as exc:
+        raise DataPlaneError(f"SPIRE configuration: {exc}") from exc
 
 
-TOKEN_RE = re.compile(r"""
-    (?P<ws>\s+|\#[^\n]*|//[^\n]*|/\*.*?\*/)
-  | (?P<str>"(?:[^"\\]|\\.)*")
-  | (?P<punct>[{}\[\]=,:])
-  | (?P<word>[A-Za-z0-9_.+\-]+)
-""", re.VERBOSE | re.DOTALL)
+def conf_get(data, *path, default=None):
+    """The value at PATH of configuration data, or DEFAULT."""
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return default
+        data = data[key]
+    return data
 
 
-def hcl_tokens(text):
-    """Tokens of an HCL document: (kind, text)."""
-    pos, out = 0, []
-    while pos < len(text):
-        match = TOKEN_RE.match(text, pos)
-        if not match:
-            raise DataPlaneError(f"HCL: unexpected input at offset {pos}: {text[pos:pos + 30]!r}")
-        pos = match.end()
-        if match.lastgroup != "ws":
-            out.append((match.lastgroup, match.group()))
-    return out
+def conf_set(body, key, value, changes, where):
+    """Set KEY of BODY; record the change."""
+    if body.get(key, "(unset)") != value:
+        changes.append(f"{where}.{key}: {body.get(key, '(unset)')!r} -> {value!r}")
+    body[key] = value
 
 
-def hcl_unquote(tok):
-    """Python string of an HCL string token."""
-    return json.loads(tok) if "\\" in tok else tok[1:-1]
-
-
-class HclParser:
-    """Parser for the HCL v1 subset SPIRE configurations use."""
-
-    def __init__(self, text):
-        self.toks = hcl_tokens(text)
-        self.pos = 0
-
-    def peek(self):
-        """Next token or (None, None)."""
-        return self.toks[self.pos] if self.pos < len(self.toks) else (None, None)
-
-    def take(self, text=None):
-        """Consume a token (checking its text when given)."""
-        tok = self.peek()
-        if tok[0] is None or (text is not None and tok[1] != text):
-            raise DataPlaneError(f"HCL: expected {text!r}, got {tok[1]!r}")
-        self.pos += 1
-        return tok
-
-    def body(self, closing=None):
-        """Items up to CLOSING (or the end)."""
-        items = []
-        while True:
-            kind, text = self.peek()
-            if kind is None or text == closing:
-                return items
-            if text == ",":
-                self.take()
-                continue
-            keys = []
-            while True:
-                kind, text = self.take()
-                if kind not in ("str", "word"):
-                    raise DataPlaneError(f"HCL: unexpected {text!r}")
-                keys.append(hcl_unquote(text) if kind == "str" else text)
-                nxt = self.peek()[1]
-                if nxt in ("=", ":"):
-                    self.take()
-                    items.append(Item(keys, self.value(), False))
-                    break
-                if nxt == "{":
-                    self.take("{")
-                    items.append(Item(keys, self.body("}"), True))
-                    self.take("}")
-                    break
-
-    def value(self):
-        """One value."""
-        kind, text = self.take()
-        if kind == "str":
-            return hcl_unquote(text)
-        if kind == "word":
-            return Raw(text)
-        if text == "[":
-            vals = []
-            while self.peek()[1] != "]":
-                if self.peek()[1] == ",":
-                    self.take()
-                    continue
-                vals.append(self.value())
-            self.take("]")
-            return vals
-        if text == "{":
-            obj = self.body("}")
-            self.take("}")
-            return obj
-        raise DataPlaneError(f"HCL: unexpected {text!r}")
-
-
-def hcl_parse(text):
-    """Body (list of Item) of an HCL document."""
-    if text.lstrip().startswith("{"):
-        raise DataPlaneError("JSON-form SPIRE configuration is not supported by the lab runner")
-    parser = HclParser(text)
-    items = parser.body()
-    if parser.peek()[0] is not None:
-        raise DataPlaneError(f"HCL: trailing {parser.peek()[1]!r}")
-    return items
-
-
-def hcl_key(key):
-    """A key, quoted unless it is a plain identifier."""
-    return key if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", key) else json.dumps(key, ensure_ascii=False)
-
-
-def hcl_value(val, depth):
-    """HCL text of a value."""
-    if isinstance(val, Raw):
-        return str(val)
-    if isinstance(val, str):
-        return json.dumps(val, ensure_ascii=False)
-    if isinstance(val, list) and all(isinstance(v, Item) for v in val) and val:
-        return "{\n" + hcl_dump(val, depth + 1) + "    " * depth + "}"
-    if isinstance(val, list):
-        return "[" + ", ".join(hcl_value(v, depth) for v in val) + "]"
-    raise DataPlaneError(f"HCL: cannot write {val!r}")
-
-
-def hcl_dump(items, depth=0):
-    """HCL text of a body."""
-    pad, out = "    " * depth, []
-    for item in items:
-        keys = " ".join(hcl_key(k) for k in item.keys)
-        if item.block:
-            out.append(f"{pad}{keys} {{\n{hcl_dump(item.value, depth + 1)}{pad}}}\n")
-        elif isinstance(item.value, list) and not item.value:
-            out.append(f"{pad}{keys} = []\n")
-        else:
-            out.append(f"{pad}{keys} = {hcl_value(item.value, depth)}\n")
-    return "".join(out)
-
-
-def hcl_blocks(items, path):
-    """Bodies of the blocks at PATH (keys may be split over nested blocks)."""
-    out = []
-    for item in items:
-        if not item.block:
-            continue
-        size = min(len(item.keys), len(path))
-        if item.keys[:size] != list(path[:size]):
-            continue
-        if len(item.keys) == len(path):
-            out.append(item.value)
-        elif len(item.keys) < len(path):
-            out.extend(hcl_blocks(item.value, path[len(item.keys):]))
-    return out
-
-
-def hcl_get(items, key):
-    """Value of attribute KEY, or None."""
-    for item in items:
-        if not item.block and item.keys == [key]:
-            return item.value
-    return None
-
-
-def hcl_set(items, key, value, changes, where, only_if_present=False):
-    """Set attribute KEY; record the change."""
-    for item in items:
-        if not item.block and item.keys == [key]:
-            if item.value != value:
-                changes.append(f"{where}.{key}: {item.value!r} -> {value!r}")
-            item.value = value
-            return
-    if not only_if_present:
-        items.append(Item([key], value, False))
-        changes.append(f"{where}.{key}: (unset) -> {value!r}")
-
-
-def hcl_remove_plugin(items, plugin_type, name, changes):
-    """Drop plugins.TYPE "NAME" in either nesting form."""
-    for plugins in hcl_blocks(items, ["plugins"]):
-        keep = []
-        for item in plugins:
-            if item.block and item.keys == [plugin_type, name]:
-                changes.append(f"plugins.{plugin_type} \"{name}\": removed")
-                continue
-            if item.block and item.keys == [plugin_type]:
-                before = len(item.value)
-                item.value = [sub for sub in item.value if sub.keys[:1] != [name]]
-                if len(item.value) != before:
-                    changes.append(f"plugins.{plugin_type} \"{name}\": removed")
-                if not item.value:
-                    continue
-            keep.append(item)
-        plugins[:] = keep
-
-
-def map_common_listeners(items, health_port, metrics_port, changes):
+def map_common_listeners(data, health_port, metrics_port, changes):
     """health_checks and telemetry Prometheus listeners -> 127.0.0.1 lab ports."""
-    for body in hcl_blocks(items, ["health_checks"]):
-        hcl_set(body, "bind_address", HOST, changes, "health_checks")
-        hcl_set(body, "bind_port", str(health_port), changes, "health_checks")
-    for tele in hcl_blocks(items, ["telemetry"]):
-        for prom in hcl_blocks(tele, ["Prometheus"]):
-            hcl_set(prom, "host", HOST, changes, "telemetry.Prometheus")
-            hcl_set(prom, "port", Raw(str(metrics_port)), changes, "telemetry.Prometheus")
+    if isinstance(data.get("health_checks"), dict):
+        conf_set(data["health_checks"], "bind_address", HOST, changes, "health_checks")
+        conf_set(data["health_checks"], "bind_port", str(health_port), changes, "health_checks")
+    prom = conf_get(data, "telemetry", "Prometheus")
+    if isinstance(prom, dict):
+        conf_set(prom, "host", HOST, changes, "telemetry.Prometheus")
+        conf_set(prom, "port", metrics_port, changes, "telemetry.Prometheus")
 
 
 def map_server_conf(text, index):
     """Lab copy of server.conf for server INDEX: listen addresses and ports only."""
     prt, changes = ports(), []
-    items = hcl_parse(text)
-    servers = hcl_blocks(items, ["server"])
-    if not servers:
+    data = conf(text)
+    server = data.get("server")
+    if not isinstance(server, dict):
         raise DataPlaneError("server.conf has no server block")
-    for body in servers:
-        hcl_set(body, "bind_address", HOST, changes, "server")
-        hcl_set(body, "bind_port", Raw(str(prt["server"][index])), changes, "server")
-        for fed in hcl_blocks(body, ["federation"]):
-            for endpoint in hcl_blocks(fed, ["bundle_endpoint"]):
-                hcl_set(endpoint, "address", HOST, changes, "server.federation.bundle_endpoint")
-                hcl_set(endpoint, "port", Raw(str(prt["server-federation"][index])), changes,
-                        "server.federation.bundle_endpoint")
-    map_common_listeners(items, prt["server-health"][index], prt["server-metrics"][index], changes)
-    return hcl_dump(items), changes
+    conf_set(server, "bind_address", HOST, changes, "server")
+    conf_set(server, "bind_port", prt["server"][index], changes, "server")
+    endpoint = conf_get(server, "federation", "bundle_endpoint")
+    if isinstance(endpoint, dict):
+        conf_set(endpoint, "address", HOST, changes, "server.federation.bundle_endpoint")
+        conf_set(endpoint, "port", prt["server-federation"][index], changes, "server.federation.bundle_endpoint")
+    map_common_listeners(data, prt["server-health"][index], prt["server-metrics"][index], changes)
+    return hcl.render(data, ("server", "plugins")), changes
 
 
 def map_agent_conf(text, index):
     """Lab copy of agent.conf for agent INDEX."""
     prt, changes = ports(), []
-    items = hcl_parse(text)
-    agents = hcl_blocks(items, ["agent"])
-    if not agents:
+    data = conf(text)
+    agent = data.get("agent")
+    if not isinstance(agent, dict):
         raise DataPlaneError("agent.conf has no agent block")
-    for body in agents:
-        hcl_set(body, "server_address", HOST, changes, "agent")
-        hcl_set(body, "server_port", Raw(str(prt["proxy"])), changes, "agent")
-    map_common_listeners(items, prt["agent-health"][index], prt["agent-metrics"][index], changes)
-    hcl_remove_plugin(items, "WorkloadAttestor", "k8s", changes)
-    return hcl_dump(items), changes
+    conf_set(agent, "server_address", HOST, changes, "agent")
+    conf_set(agent, "server_port", prt["proxy"], changes, "agent")
+    map_common_listeners(data, prt["agent-health"][index], prt["agent-metrics"][index], changes)
+    # No kubelet to ask: the lab attests workloads by unix selectors only.
+    attestors = conf_get(data, "plugins", "WorkloadAttestor", default={})
+    if isinstance(attestors, dict) and attestors.pop("k8s", None) is not None:
+        changes.append('plugins.WorkloadAttestor "k8s": removed')
+    return hcl.render(data, ("agent", "plugins")), changes
 
 
 def map_scm_conf(text, index):
@@ -1158,15 +981,13 @@ class DataPlane:
         text, changes = map_server_conf(original, index)
         host.write_text(text, encoding="utf-8")
         (runtime.root / "lab-changes.txt").write_text("\n".join(changes) + "\n", encoding="utf-8")
-        items = hcl_parse(original)
-        server = hcl_blocks(items, ["server"])[0]
-        self.trust_domain = hcl_get(server, "trust_domain")
+        self.trust_domain = conf_get(conf(original), "server", "trust_domain")
         return runtime, cont
 
     def server_socket(self, runtime, cont):
         """Host path of a server's private API socket."""
-        items = hcl_parse((runtime.root / "original" / "server.conf").read_text(encoding="utf-8"))
-        sock = hcl_get(hcl_blocks(items, ["server"])[0], "socket_path") or "/tmp/spire-server/private/api.sock"
+        data = conf((runtime.root / "original" / "server.conf").read_text(encoding="utf-8"))
+        sock = conf_get(data, "server", "socket_path") or "/tmp/spire-server/private/api.sock"
         host = runtime.host_path(cont, sock)
         if host is None:
             raise DataPlaneError(f"{runtime.name}: socket {sock} is not on a shared volume")
@@ -1223,8 +1044,8 @@ class DataPlane:
 
     def agent_socket(self, runtime, cont):
         """Host path of an agent's Workload API socket."""
-        items = hcl_parse((runtime.root / "original" / "agent.conf").read_text(encoding="utf-8"))
-        sock = hcl_get(hcl_blocks(items, ["agent"])[0], "socket_path") or "/tmp/spire-agent/public/api.sock"
+        data = conf((runtime.root / "original" / "agent.conf").read_text(encoding="utf-8"))
+        sock = conf_get(data, "agent", "socket_path") or "/tmp/spire-agent/public/api.sock"
         host = runtime.host_path(cont, sock)
         if host is None:
             raise DataPlaneError(f"{runtime.name}: socket {sock} is not on a mounted volume")
@@ -1296,15 +1117,6 @@ class DataPlane:
 
 # ---------------------------------------------------------------------------- verify --
 
-PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
-
-
-def pem_certs(text):
-    """PEM certificate blocks of a text, normalised."""
-    return ["\n".join(line.strip() for line in block.splitlines() if line.strip()) + "\n"
-            for block in PEM_RE.findall(text or "")]
-
-
 def spiffe_id(obj, trust_domain=None):
     """spiffe://... of an API SPIFFEID object (or a string)."""
     if isinstance(obj, str):
@@ -1369,14 +1181,12 @@ class Verifier:
         first = self.srt[0].root / "original" / "server.conf"
         if not first.exists():
             raise DataPlaneError("the data plane was never started: dataplane.py up")
-        items = hcl_parse(first.read_text(encoding="utf-8"))
-        self.trust_domain = hcl_get(hcl_blocks(items, ["server"])[0], "trust_domain")
+        self.trust_domain = conf_get(conf(first.read_text(encoding="utf-8")), "server", "trust_domain")
         self.nodes = dp.kube.nodes()
         self.cluster = None
         for rt in self.art.values():
-            agent_items = hcl_parse((rt.root / "original" / "agent.conf").read_text(encoding="utf-8"))
-            for data in hcl_blocks(agent_items, ["plugins", "NodeAttestor", "k8s_psat", "plugin_data"]):
-                self.cluster = hcl_get(data, "cluster")
+            agent_data = conf((rt.root / "original" / "agent.conf").read_text(encoding="utf-8"))
+            self.cluster = conf_get(agent_data, "plugins", "NodeAttestor", "k8s_psat", "plugin_data", "cluster")
             break
 
     # --- helpers
@@ -1449,8 +1259,8 @@ class Verifier:
         # one svid.N.pem per entry matching the workload; report the one asked for, else the first
         found = []
         for index in range(len(list(out.glob("svid.*.pem")))):
-            chain = pem_certs((out / f"svid.{index}.pem").read_text(encoding="utf-8"))
-            bundle = pem_certs((out / f"bundle.{index}.pem").read_text(encoding="utf-8"))
+            chain = pem_certificates((out / f"svid.{index}.pem").read_text(encoding="utf-8"))
+            bundle = pem_certificates((out / f"bundle.{index}.pem").read_text(encoding="utf-8"))
             uri = re.search(r"URI:(spiffe://\S+?)(,|$)", cert_text(chain[0], "-ext", "subjectAltName"), re.M)
             found.append((uri.group(1) if uri else None, chain, bundle))
         pick = next((f for f in found if want is not None and f[0] == want), found[0])
@@ -1512,10 +1322,9 @@ class Verifier:
             for rt, pod in zip(runtimes, pods):
                 cont = container_by_image(pod, f"spire-{kind}")
                 if path is None:
-                    items = hcl_parse((rt.root / "original" / "agent.conf").read_text(encoding="utf-8"))
-                    token_path = "/var/run/secrets/tokens/spire-agent"
-                    for data in hcl_blocks(items, ["plugins", "NodeAttestor", "k8s_psat", "plugin_data"]):
-                        token_path = hcl_get(data, "token_path") or token_path
+                    data = conf((rt.root / "original" / "agent.conf").read_text(encoding="utf-8"))
+                    token_path = conf_get(data, "plugins", "NodeAttestor", "k8s_psat", "plugin_data", "token_path") \
+                        or "/var/run/secrets/tokens/spire-agent"
                 else:
                     token_path = path
                 host = rt.host_path(cont, token_path)
@@ -1544,12 +1353,12 @@ class Verifier:
         """Workload API X.509-SVIDs for unix:uid entries; chains; bundle equality."""
         uid = WORKLOAD_UIDS[0]
         bundle_show = self.server(0, "bundle", "show")
-        server_bundle = pem_certs(bundle_show.stdout)
-        cm_bundle = pem_certs((self.dp.kube.configmap("spire-bundle") or {}).get("bundle.crt", ""))
+        server_bundle = pem_certificates(bundle_show.stdout)
+        cm_bundle = pem_certificates((self.dp.kube.configmap("spire-bundle") or {}).get("bundle.crt", ""))
         self.check(bool(server_bundle) and sorted(cm_bundle) == sorted(server_bundle), "bundle-configmap",
                    f"spire-bundle ConfigMap {len(cm_bundle)} cert(s) == spire-server bundle show {len(server_bundle)} cert(s)")
-        roots = pem_certs(upstream.get("bundle.crt", b"").decode()) or pem_certs(upstream.get("tls.crt", b"").decode())
-        upstream_chain = pem_certs(upstream.get("tls.crt", b"").decode())
+        roots = pem_certificates(upstream.get("bundle.crt", b"").decode()) or pem_certificates(upstream.get("tls.crt", b"").decode())
+        upstream_chain = pem_certificates(upstream.get("tls.crt", b"").decode())
         self.check(all(r in server_bundle for r in roots), "bundle-has-upstream-root",
                    f"{len(roots)} upstream root(s) from Secret spire-upstream-ca are in the trust bundle")
         for node in self.agents:
@@ -1580,7 +1389,7 @@ class Verifier:
             active = re.search(r"Active X\.509 authority:\s*\n\s*Authority ID:\s*(\S+)", res.stdout)
             with tempfile.TemporaryDirectory() as tmp:
                 mint = self.server(i, "x509", "mint", "-spiffeID", f"spiffe://{self.trust_domain}/lab/mint-check", "-ttl", "5m", "-write", tmp)
-                chain = pem_certs(Path(tmp, "svid.pem").read_text(encoding="utf-8")) if mint.returncode == 0 else []
+                chain = pem_certificates(Path(tmp, "svid.pem").read_text(encoding="utf-8")) if mint.returncode == 0 else []
             good, out = (False, (mint.stdout + mint.stderr).strip()[-120:])
             if len(chain) > 1:
                 good, out = openssl_verify(roots, chain[2:] + upstream_chain, chain[1])

@@ -55,16 +55,15 @@ _value:
   type: string
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.inputs import duration_problem
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _duration_problem(value, allow_zero=False, ca_ttl=None):
     if not isinstance(allow_zero, bool):
-        raise AnsibleFilterError('ardur.spire.duration_problem: allow_zero must be a boolean')
+        raise ValueError('allow_zero must be a boolean')
     if ca_ttl is not None and not isinstance(ca_ttl, str):
-        raise AnsibleFilterError('ardur.spire.duration_problem: ca_ttl must be a string')
+        raise ValueError('ca_ttl must be a string')
     return duration_problem(value, allow_zero=allow_zero, ca_ttl=ca_ttl)
 
 
@@ -72,4 +71,4 @@ class FilterModule(object):
     """Go duration checks."""
 
     def filters(self):
-        return {'duration_problem': _duration_problem}
+        return wrap_filters({'duration_problem': _duration_problem})

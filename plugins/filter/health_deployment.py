@@ -85,9 +85,8 @@ _value:
 
 import yaml
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.health import SCM_CONFIG_KEY, deployment
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _health_deployment(configmap, statefulset, transport, server_sockets=None, server_name='spire-server',
@@ -95,18 +94,16 @@ def _health_deployment(configmap, statefulset, transport, server_sockets=None, s
     configmap = {} if configmap is None else configmap
     data = configmap.get('data') or {} if isinstance(configmap, dict) else None
     if not isinstance(data, dict):
-        raise AnsibleFilterError('ardur.spire.health_deployment: the input must be a ConfigMap object or {}')
+        raise ValueError('the input must be a ConfigMap object or {}')
     try:
         config = yaml.safe_load(data.get(SCM_CONFIG_KEY) or '{}')
-        return deployment(config, statefulset, transport, server_sockets, server_name, lease_name)
     except yaml.YAMLError as exc:
-        raise AnsibleFilterError('ardur.spire.health_deployment: %s is not YAML: %s' % (SCM_CONFIG_KEY, exc))
-    except ValueError as exc:
-        raise AnsibleFilterError('ardur.spire.health_deployment: %s' % exc)
+        raise ValueError('%s is not YAML: %s' % (SCM_CONFIG_KEY, exc)) from exc
+    return deployment(config, statefulset, transport, server_sockets, server_name, lease_name)
 
 
 class FilterModule(object):
     """The health runbook's deployment settings."""
 
     def filters(self):
-        return {'health_deployment': _health_deployment}
+        return wrap_filters({'health_deployment': _health_deployment})

@@ -54,16 +54,11 @@ options:
     description: The leader Lease not renewed for longer than this fails.
     type: int
     default: 60
-  check_mode:
-    description: Whether the run is in check mode (written in the report).
-    type: bool
-    default: false
-  started_at:
-    description: When the run started, RFC 3339 (defaults to now).
-    type: str
   error:
     description: The failed read, a dict with C(task) (its name) and C(message).
     type: dict
+extends_documentation_fragment:
+  - ardur.spire.runbook_report
 seealso:
   - plugin: ardur.spire.health_deployment
     plugin_type: filter
@@ -96,29 +91,25 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire import health
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _health_report(reads, namespace, transport, bundle_name='spire-bundle', upstream_ca_warning_days=30,
                    authority_warning_hours=2, lease_max_age_seconds=60, check_mode=False, started_at=None, error=None):
-    try:
-        if error is not None:
-            if not isinstance(error, dict):
-                raise ValueError('error must be a dict with task and message')
-            return health.error_report(error.get('task'), error.get('message'), namespace, transport,
-                                       check_mode=check_mode, started_at=started_at)
-        return health.report(reads, namespace, transport, bundle_name=bundle_name,
-                             upstream_ca_warning_days=upstream_ca_warning_days,
-                             authority_warning_hours=authority_warning_hours,
-                             lease_max_age_seconds=lease_max_age_seconds, check_mode=check_mode, started_at=started_at)
-    except ValueError as exc:
-        raise AnsibleFilterError('ardur.spire.health_report: %s' % exc)
+    if error is not None:
+        if not isinstance(error, dict):
+            raise ValueError('error must be a dict with task and message')
+        return health.error_report(error.get('task'), error.get('message'), namespace, transport,
+                                   check_mode=check_mode, started_at=started_at)
+    return health.report(reads, namespace, transport, bundle_name=bundle_name,
+                         upstream_ca_warning_days=upstream_ca_warning_days,
+                         authority_warning_hours=authority_warning_hours,
+                         lease_max_age_seconds=lease_max_age_seconds, check_mode=check_mode, started_at=started_at)
 
 
 class FilterModule(object):
     """The health runbook's report."""
 
     def filters(self):
-        return {'health_report': _health_report}
+        return wrap_filters({'health_report': _health_report})

@@ -44,10 +44,11 @@ _value:
 """
 
 from ansible_collections.ardur.spire.plugins.module_utils._spire.inputs import image_registry_problem
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 class FilterModule(object):
     """Container image registry checks."""
 
     def filters(self):
-        return {'image_registry_problem': image_registry_problem}
+        return wrap_filters({'image_registry_problem': image_registry_problem})

@@ -59,16 +59,15 @@ _value:
   elements: string
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.inputs import images_problems
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _images_problems(value, keys, name='images'):
     if not isinstance(keys, (list, tuple)) or not all(isinstance(key, str) for key in keys):
-        raise AnsibleFilterError('ardur.spire.images_problems: keys must be a list of strings')
+        raise ValueError('keys must be a list of strings')
     if not isinstance(name, str):
-        raise AnsibleFilterError('ardur.spire.images_problems: name must be a string')
+        raise ValueError('name must be a string')
     # A problem of the whole value reads "NAME must ..."; the others start with their key.
     return [('%s %s' if problem.startswith('must ') else '%s.%s') % (name, problem)
             for problem in images_problems(value, list(keys))]
@@ -78,4 +77,4 @@ class FilterModule(object):
     """Container image override checks."""
 
     def filters(self):
-        return {'images_problems': _images_problems}
+        return wrap_filters({'images_problems': _images_problems})

@@ -46,14 +46,13 @@ _value:
   elements: string
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.inputs import labels_problems
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _labels_problems(value, name='labels'):
     if not isinstance(name, str):
-        raise AnsibleFilterError('ardur.spire.labels_problems: name must be a string')
+        raise ValueError('name must be a string')
     # A problem of the whole value reads "NAME must ..."; the others start with their key.
     return [('%s %s' if problem.startswith('must ') else '%s.%s') % (name, problem) for problem in labels_problems(value)]
 
@@ -62,4 +61,4 @@ class FilterModule(object):
     """Kubernetes label map checks."""
 
     def filters(self):
-        return {'labels_problems': _labels_problems}
+        return wrap_filters({'labels_problems': _labels_problems})

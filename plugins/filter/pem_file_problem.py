@@ -52,14 +52,13 @@ _value:
   type: string
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.inputs import pem_file_problem
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _pem_file_problem(path, kind):
     if kind not in ('certificate', 'private_key'):
-        raise AnsibleFilterError('ardur.spire.pem_file_problem: kind must be certificate or private_key')
+        raise ValueError('kind must be certificate or private_key')
     return pem_file_problem(path, kind)
 
 
@@ -67,4 +66,4 @@ class FilterModule(object):
     """PEM file checks."""
 
     def filters(self):
-        return {'pem_file_problem': _pem_file_problem}
+        return wrap_filters({'pem_file_problem': _pem_file_problem})

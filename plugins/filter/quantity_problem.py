@@ -52,16 +52,15 @@ _value:
   type: string
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.inputs import quantity_problem
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _quantity_problem(value, resource=None, positive=False):
     if resource is not None and not isinstance(resource, str):
-        raise AnsibleFilterError('ardur.spire.quantity_problem: resource must be a string')
+        raise ValueError('resource must be a string')
     if not isinstance(positive, bool):
-        raise AnsibleFilterError('ardur.spire.quantity_problem: positive must be a boolean')
+        raise ValueError('positive must be a boolean')
     return quantity_problem(value, resource=resource, positive=positive)
 
 
@@ -69,4 +68,4 @@ class FilterModule(object):
     """Kubernetes quantity checks."""
 
     def filters(self):
-        return {'quantity_problem': _quantity_problem}
+        return wrap_filters({'quantity_problem': _quantity_problem})

@@ -58,9 +58,8 @@ _value:
   elements: string
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.inputs import raw_template_problems
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 try:  # ansible-core 2.19+: only strings trusted as templates are templated
     from ansible.template import is_trusted_as_template as _trusted
@@ -73,9 +72,9 @@ except ImportError:  # pragma: no cover - ansible-core 2.17, 2.18: everything bu
 
 def _raw_template_problems(variables, names, secrets=None):
     if not isinstance(variables, dict):
-        raise AnsibleFilterError('ardur.spire.raw_template_problems: the input must be a dict of variables')
+        raise ValueError('the input must be a dict of variables')
     if isinstance(names, str) or not all(isinstance(name, str) for name in names):
-        raise AnsibleFilterError('ardur.spire.raw_template_problems: names must be a list of variable names')
+        raise ValueError('names must be a list of variable names')
     return raw_template_problems(variables, list(names), secrets=list(secrets or []), trusted=_trusted)
 
 
@@ -83,4 +82,4 @@ class FilterModule(object):
     """Checks of variables before templating."""
 
     def filters(self):
-        return {'raw_template_problems': _raw_template_problems}
+        return wrap_filters({'raw_template_problems': _raw_template_problems})

@@ -48,22 +48,18 @@ _value:
   type: bool
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.recovery import bundle_synced
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _recover_server_bundle_synced(configmap, certificates):
     if not isinstance(certificates, list) or not all(isinstance(c, str) for c in certificates):
-        raise AnsibleFilterError('ardur.spire.recover_server_bundle_synced: certificates must be a list of PEM strings')
-    try:
-        return bundle_synced(configmap, certificates)
-    except ValueError as exc:
-        raise AnsibleFilterError('ardur.spire.recover_server_bundle_synced: %s' % exc)
+        raise ValueError('certificates must be a list of PEM strings')
+    return bundle_synced(configmap, certificates)
 
 
 class FilterModule(object):
     """Trust bundle ConfigMap comparison."""
 
     def filters(self):
-        return {'recover_server_bundle_synced': _recover_server_bundle_synced}
+        return wrap_filters({'recover_server_bundle_synced': _recover_server_bundle_synced})

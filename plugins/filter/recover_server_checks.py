@@ -66,23 +66,19 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.recovery import checks
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _recover_server_checks(after, before, action, configmap, servers, bundle='spire-bundle',
                            upstream_ca='spire-upstream-ca'):
     if not isinstance(servers, list) or not all(isinstance(s, dict) for s in servers):
-        raise AnsibleFilterError('ardur.spire.recover_server_checks: servers must be a list of spire_server_info results')
-    try:
-        return checks(before, after, action, configmap, servers, bundle=bundle, upstream_ca_name=upstream_ca)
-    except ValueError as exc:
-        raise AnsibleFilterError('ardur.spire.recover_server_checks: %s' % exc)
+        raise ValueError('servers must be a list of spire_server_info results')
+    return checks(before, after, action, configmap, servers, bundle=bundle, upstream_ca_name=upstream_ca)
 
 
 class FilterModule(object):
     """The verification of a recover_server run."""
 
     def filters(self):
-        return {'recover_server_checks': _recover_server_checks}
+        return wrap_filters({'recover_server_checks': _recover_server_checks})

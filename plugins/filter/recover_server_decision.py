@@ -86,24 +86,21 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.recovery import MIN_HEALTHY_OTHERS, decide
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _recover_server_decision(state, mode='diagnose', action='auto', delete_pvc=False, force=False, check_mode=False,
                              namespace='', transport='kubernetes', min_healthy_others=MIN_HEALTHY_OTHERS,
                              bundle='spire-bundle', upstream_ca='spire-upstream-ca'):
-    try:
-        return decide(state, mode=mode, action=action, delete_pvc=delete_pvc, force=force, check_mode=check_mode,
-                      namespace=namespace, transport=transport, min_healthy_others=int(min_healthy_others),
-                      bundle=bundle, upstream_ca_name=upstream_ca)
-    except (ValueError, TypeError) as exc:
-        raise AnsibleFilterError('ardur.spire.recover_server_decision: %s' % exc)
+    return decide(state, mode=mode, action=action, delete_pvc=delete_pvc, force=force, check_mode=check_mode,
+                  namespace=namespace, transport=transport, min_healthy_others=int(min_healthy_others),
+                  bundle=bundle, upstream_ca_name=upstream_ca)
 
 
 class FilterModule(object):
     """The decision of a recover_server run."""
 
     def filters(self):
-        return {'recover_server_decision': _recover_server_decision}
+        # TypeError too: int() of a min_healthy_others that is neither a number nor a string.
+        return wrap_filters({'recover_server_decision': _recover_server_decision}, errors=(ValueError, TypeError))

@@ -60,26 +60,21 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.recovery import diagnose
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 _KEYS = ('pods', 'pvcs', 'pv', 'nodes', 'servers', 'upstream_ca')
 
 
 def _recover_server_diagnosis(reads, target, container='spire-server'):
     if not isinstance(reads, dict) or set(reads) - set(_KEYS):
-        raise AnsibleFilterError('ardur.spire.recover_server_diagnosis: the input must be a dict with the keys %s'
-                                 % ', '.join(_KEYS))
-    try:
-        return diagnose(target, reads.get('pods'), reads.get('pvcs'), reads.get('pv'), reads.get('nodes'),
-                        reads.get('servers'), upstream_ca=reads.get('upstream_ca') or '', container=container)
-    except ValueError as exc:
-        raise AnsibleFilterError('ardur.spire.recover_server_diagnosis: %s' % exc)
+        raise ValueError('the input must be a dict with the keys %s' % ', '.join(_KEYS))
+    return diagnose(target, reads.get('pods'), reads.get('pvcs'), reads.get('pv'), reads.get('nodes'),
+                    reads.get('servers'), upstream_ca=reads.get('upstream_ca') or '', container=container)
 
 
 class FilterModule(object):
     """The diagnosis of a SPIRE server replica."""
 
     def filters(self):
-        return {'recover_server_diagnosis': _recover_server_diagnosis}
+        return wrap_filters({'recover_server_diagnosis': _recover_server_diagnosis})

@@ -40,13 +40,8 @@ options:
   seconds:
     description: Seconds from the end of the diagnosis until the replica was healthy again; V(null) without an action.
     type: float
-  check_mode:
-    description: Whether the run was in check mode.
-    type: bool
-    default: false
-  started_at:
-    description: When the run started, UTC RFC 3339 (C(2026-12-07T10:00:00Z)); the report's time when omitted.
-    type: str
+extends_documentation_fragment:
+  - ardur.spire.runbook_report
 seealso:
   - plugin: ardur.spire.recover_server_checks
     plugin_type: filter
@@ -69,22 +64,19 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.recovery import report
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _recover_server_report(before, mode, action, after=None, checks=None, seconds=None, check_mode=False,
                            started_at=None):
-    try:
-        return report(before, mode, action, after=after, verification=checks, seconds=seconds,
-                      check_mode=check_mode, started_at=started_at or None)
-    except (ValueError, TypeError) as exc:
-        raise AnsibleFilterError('ardur.spire.recover_server_report: %s' % exc)
+    return report(before, mode, action, after=after, verification=checks, seconds=seconds,
+                  check_mode=check_mode, started_at=started_at or None)
 
 
 class FilterModule(object):
     """The report of a recover_server run."""
 
     def filters(self):
-        return {'recover_server_report': _recover_server_report}
+        # TypeError too: float() of seconds that are neither a number nor a string.
+        return wrap_filters({'recover_server_report': _recover_server_report}, errors=(ValueError, TypeError))

@@ -63,20 +63,16 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.recovery import target
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _recover_server_target(value, server, statefulset=None, namespace='', transport='kubernetes', sockets=None):
-    try:
-        return target(value, server, statefulset, namespace=namespace, transport=transport, sockets=sockets or [])
-    except ValueError as exc:
-        raise AnsibleFilterError('ardur.spire.recover_server_target: %s' % exc)
+    return target(value, server, statefulset, namespace=namespace, transport=transport, sockets=sockets or [])
 
 
 class FilterModule(object):
     """The replica of a recover_server run."""
 
     def filters(self):
-        return {'recover_server_target': _recover_server_target}
+        return wrap_filters({'recover_server_target': _recover_server_target})

@@ -50,14 +50,13 @@ _value:
   elements: string
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.inputs import resources_problems
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _resources_problems(value, name='resources'):
     if not isinstance(name, str):
-        raise AnsibleFilterError('ardur.spire.resources_problems: name must be a string')
+        raise ValueError('name must be a string')
     # A problem of the whole value reads "NAME must ..."; the others start with their key path.
     return [('%s %s' if problem.startswith('must ') else '%s.%s') % (name, problem) for problem in resources_problems(value)]
 
@@ -66,4 +65,4 @@ class FilterModule(object):
     """Kubernetes container resources checks."""
 
     def filters(self):
-        return {'resources_problems': _resources_problems}
+        return wrap_filters({'resources_problems': _resources_problems})

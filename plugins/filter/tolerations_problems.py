@@ -47,14 +47,13 @@ _value:
   elements: string
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire.inputs import tolerations_problems
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _tolerations_problems(value, name='tolerations'):
     if not isinstance(name, str):
-        raise AnsibleFilterError('ardur.spire.tolerations_problems: name must be a string')
+        raise ValueError('name must be a string')
     # A problem of the whole value reads "NAME must ..."; the others start with their index.
     return ['%s%s%s' % (name, ' ' if problem.startswith('must ') else '', problem)
             for problem in tolerations_problems(value)]
@@ -64,4 +63,4 @@ class FilterModule(object):
     """Kubernetes tolerations checks."""
 
     def filters(self):
-        return {'tolerations_problems': _tolerations_problems}
+        return wrap_filters({'tolerations_problems': _tolerations_problems})

@@ -87,21 +87,17 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire import uninstall
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _uninstall_plan(found, secrets, pods, options, namespace, objects, field_manager, check_mode=False):
-    try:
-        return uninstall.plan(found, secrets, pods, options, namespace, objects, field_manager,
-                              check_mode=bool(check_mode))
-    except uninstall.PlanError as exc:
-        raise AnsibleFilterError('ardur.spire.uninstall_plan: %s' % exc)
+    return uninstall.plan(found, secrets, pods, options, namespace, objects, field_manager,
+                          check_mode=bool(check_mode))
 
 
 class FilterModule(object):
     """The plan of the uninstall runbook."""
 
     def filters(self):
-        return {'uninstall_plan': _uninstall_plan}
+        return wrap_filters({'uninstall_plan': _uninstall_plan})

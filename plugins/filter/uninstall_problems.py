@@ -50,20 +50,12 @@ _value:
   elements: string
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire import uninstall
-
-
-def _uninstall_problems(options, namespace):
-    try:
-        return uninstall.option_problems(options, namespace)
-    except uninstall.PlanError as exc:
-        raise AnsibleFilterError('ardur.spire.uninstall_problems: %s' % exc)
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 class FilterModule(object):
     """Input checks of the uninstall runbook."""
 
     def filters(self):
-        return {'uninstall_problems': _uninstall_problems}
+        return wrap_filters({'uninstall_problems': uninstall.option_problems})

@@ -50,20 +50,12 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire import uninstall
-
-
-def _uninstall_queries(namespace, labels):
-    try:
-        return uninstall.queries(namespace, labels)
-    except uninstall.PlanError as exc:
-        raise AnsibleFilterError('ardur.spire.uninstall_queries: %s' % exc)
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 class FilterModule(object):
     """The reads of the uninstall runbook."""
 
     def filters(self):
-        return {'uninstall_queries': _uninstall_queries}
+        return wrap_filters({'uninstall_queries': uninstall.queries})

@@ -31,13 +31,8 @@ options:
     description: The inputs without their C(uninstall_) prefix, as for P(ardur.spire.uninstall_problems#filter).
     type: dict
     required: true
-  check_mode:
-    description: Whether the run is in check mode.
-    type: bool
-    default: false
-  started_at:
-    description: When the run started, UTC RFC 3339 (default - now).
-    type: str
+extends_documentation_fragment:
+  - ardur.spire.runbook_report
 seealso:
   - plugin: ardur.spire.uninstall_plan
     plugin_type: filter
@@ -60,20 +55,16 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire import uninstall
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _uninstall_report(plan, results, options, check_mode=False, started_at=None):
-    try:
-        return uninstall.report(plan, results, options, check_mode=bool(check_mode), started_at=started_at or None)
-    except uninstall.PlanError as exc:
-        raise AnsibleFilterError('ardur.spire.uninstall_report: %s' % exc)
+    return uninstall.report(plan, results, options, check_mode=bool(check_mode), started_at=started_at or None)
 
 
 class FilterModule(object):
     """The report of the uninstall runbook."""
 
     def filters(self):
-        return {'uninstall_report': _uninstall_report}
+        return wrap_filters({'uninstall_report': _uninstall_report})

@@ -67,21 +67,17 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire import upgrade
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _upgrade_decision(result, live=None, rendered=None, allow_config_changes=False, check_mode=False):
-    try:
-        return upgrade.decide(result, live=live or [], rendered=rendered or [],
-                              allow_config_changes=bool(allow_config_changes), check_mode=bool(check_mode))
-    except upgrade.RunError as exc:
-        raise AnsibleFilterError("ardur.spire.upgrade_decision: %s" % exc)
+    return upgrade.decide(result, live=live or [], rendered=rendered or [],
+                          allow_config_changes=bool(allow_config_changes), check_mode=bool(check_mode))
 
 
 class FilterModule(object):
     """The decision of an upgrade run."""
 
     def filters(self):
-        return {"upgrade_decision": _upgrade_decision}
+        return wrap_filters({"upgrade_decision": _upgrade_decision})

@@ -52,20 +52,12 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire import upgrade
-
-
-def _upgrade_final_check(result, servers, agent_pods, server="spire-server"):
-    try:
-        return upgrade.final_check(result, servers, agent_pods, server=server)
-    except upgrade.RunError as exc:
-        raise AnsibleFilterError("ardur.spire.upgrade_final_check: %s" % exc)
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 class FilterModule(object):
     """The final check of the upgrade runbook."""
 
     def filters(self):
-        return {"upgrade_final_check": _upgrade_final_check}
+        return wrap_filters({"upgrade_final_check": upgrade.final_check})

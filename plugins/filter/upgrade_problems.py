@@ -49,20 +49,16 @@ _value:
   elements: str
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire import upgrade
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _upgrade_problems(options, render_dir=""):
-    try:
-        return upgrade.option_problems(options, render_dir=render_dir or "")
-    except upgrade.RunError as exc:
-        raise AnsibleFilterError("ardur.spire.upgrade_problems: %s" % exc)
+    return upgrade.option_problems(options, render_dir=render_dir or "")
 
 
 class FilterModule(object):
     """Input checks of the upgrade runbook."""
 
     def filters(self):
-        return {"upgrade_problems": _upgrade_problems}
+        return wrap_filters({"upgrade_problems": _upgrade_problems})

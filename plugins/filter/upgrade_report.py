@@ -48,13 +48,8 @@ options:
     description: The namespace (C(spire_namespace)).
     type: str
     default: ""
-  check_mode:
-    description: Whether the run is in check mode.
-    type: bool
-    default: false
-  started_at:
-    description: When the run started, UTC RFC 3339 (default - now).
-    type: str
+extends_documentation_fragment:
+  - ardur.spire.runbook_report
 seealso:
   - plugin: ardur.spire.upgrade_decision
     plugin_type: filter
@@ -73,23 +68,19 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire import upgrade
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 def _upgrade_report(decision, final=None, after=None, failure=None, phase_seconds=None, servers=None, agents=None,
                     webhook=None, namespace="", check_mode=False, started_at=None):
-    try:
-        return upgrade.report(decision, final=final or None, after=after or None, failure=failure or None,
-                              phase_seconds=phase_seconds, servers=servers, agents=agents, webhook=webhook,
-                              namespace=namespace, check_mode=bool(check_mode), started_at=started_at or None)
-    except (upgrade.RunError, ValueError) as exc:
-        raise AnsibleFilterError("ardur.spire.upgrade_report: %s" % exc)
+    return upgrade.report(decision, final=final or None, after=after or None, failure=failure or None,
+                          phase_seconds=phase_seconds, servers=servers, agents=agents, webhook=webhook,
+                          namespace=namespace, check_mode=bool(check_mode), started_at=started_at or None)
 
 
 class FilterModule(object):
     """The report of the upgrade runbook."""
 
     def filters(self):
-        return {"upgrade_report": _upgrade_report}
+        return wrap_filters({"upgrade_report": _upgrade_report})

@@ -51,20 +51,12 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ardur.spire.plugins.module_utils._spire import upgrade
-
-
-def _upgrade_webhook_patch(plan, webhook, step):
-    try:
-        return upgrade.webhook_patch(plan, webhook, step)
-    except upgrade.RunError as exc:
-        raise AnsibleFilterError("ardur.spire.upgrade_webhook_patch: %s" % exc)
+from ansible_collections.ardur.spire.plugins.plugin_utils._filters import wrap_filters
 
 
 class FilterModule(object):
     """The webhook hold and restore of the upgrade runbook."""
 
     def filters(self):
-        return {"upgrade_webhook_patch": _upgrade_webhook_patch}
+        return wrap_filters({"upgrade_webhook_patch": upgrade.webhook_patch})

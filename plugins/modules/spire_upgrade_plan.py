@@ -97,6 +97,14 @@ options:
     description: Namespace of the deployment, for the messages.
     type: str
     default: spire-system
+  names:
+    description:
+      - The names of the deployment's objects, as the role C(ardur.spire.spire) keeps them (C(_spire_objects)) - C(server),
+        C(agent), C(csi_driver) and C(controller_manager_webhook) are read, other keys are ignored.
+      - A name left out is the one C(deploy.yml) uses (V(spire-server), V(spire-agent), V(spiffe-csi-driver),
+        V(spire-controller-manager-webhook)).
+    type: dict
+    default: {}
 seealso:
   - module: ardur.spire.spire_server_info
 """
@@ -186,6 +194,7 @@ def main():
             webhook=dict(type="dict", default={}),
             allow_downgrade=dict(type="bool", default=False),
             namespace=dict(type="str", default="spire-system"),
+            names=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
@@ -194,7 +203,7 @@ def main():
         result = upgrade.plan(params["targets"], params["statefulset"], params["server_pods"],
                               params["agent_daemonset"], params["agent_pods"], params["csi_daemonset"],
                               params["csi_pods"], params["webhook"], params["allow_downgrade"], params["namespace"],
-                              images=params["images"])
+                              images=params["images"], names=params["names"])
     except upgrade.PlanError as exc:
         module.fail_json(msg="Upgrade refused, nothing was changed: %s" % "; ".join(exc.errors), errors=exc.errors)
     module.exit_json(changed=False, plan=result)

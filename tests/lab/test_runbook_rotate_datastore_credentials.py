@@ -123,6 +123,7 @@ class RotateLab(RunbookLab):
             "rotate_datastore_credentials_spire_server_path": lab_binary("spire-server"),
             "rotate_datastore_credentials_server_sockets": self.server_sockets(),
             "rotate_datastore_credentials_timeout": 120,
+            "rotate_datastore_credentials_report_path": str(self.work / "spire-rotate-datastore-credentials.json"),
         }
         values.update(extra)
         return values

@@ -112,6 +112,7 @@ class RotateLab(RunbookLab):
             "rotate_upstream_ca_propagation_seconds": 10,
             "rotate_upstream_ca_volume_refresh_seconds": 5,
             "rotate_upstream_ca_timeout": 120,
+            "rotate_upstream_ca_report_path": str(self.work / f"spire-rotate-ca-{name}.json"),
         }
         values.update(extra or {})
         self.work.mkdir(parents=True, exist_ok=True)

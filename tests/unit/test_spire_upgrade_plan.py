@@ -186,6 +186,28 @@ def test_missing_workloads_are_refused():
     assert "DaemonSet spiffe-csi-driver not found" in text
 
 
+def test_object_names_come_from_the_caller():
+    """The role passes _spire_objects: the webhook patch and the messages use those names."""
+    names = {"server": "my-server", "agent": "my-agent", "csi_driver": "my-csi",
+             "controller_manager_webhook": "my-hook", "bundle": "ignored"}
+    cluster = Cluster(spire="1.13.3", scm="0.6.2").with_webhook()
+    cluster.sts["metadata"]["name"] = "my-server"
+
+    def plan():
+        return upgrade.plan(dict(TARGETS), cluster.sts, cluster.server_pods, cluster.agents, cluster.agent_pods,
+                            cluster.csi, cluster.csi_pods, cluster.webhook, names=names)
+
+    assert plan()["webhook"]["name"] == "my-hook"
+    cluster.sts["spec"]["template"]["spec"]["containers"][0]["image"] = "ghcr.io/spiffe/spire-server:latest"
+    with pytest.raises(upgrade.PlanError) as err:
+        plan()
+    assert "StatefulSet my-server (template) has image 'ghcr.io/spiffe/spire-server:latest'" in str(err.value)
+    cluster.csi = {}
+    with pytest.raises(upgrade.PlanError) as err:
+        plan()
+    assert "DaemonSet my-csi not found in namespace spire-system" in str(err.value)
+
+
 def test_an_interrupted_rollout_is_resumed():
     # Template already at the target, one server pod and one agent pod still old.
     cluster = Cluster(spire="1.13.3", scm="0.6.2")

@@ -120,6 +120,26 @@ def certificate_dates(der):
     return tuple(_der_time(data, *item) for item in times)
 
 
+_CN_OID = b'\x55\x04\x03'  # id-at-commonName
+
+
+def common_name(der):
+    """The subject commonName of a DER certificate ('' when none)."""
+    data = bytearray(der)
+    _tag, start, end = _tlv(data, 0)
+    _tag, start, end = next(_children(data, start, end))
+    fields = [child for child in _children(data, start, end) if child[0] != 0xA0]
+    if len(fields) < 5:
+        return ''
+    _tag, sstart, send = fields[4]
+    for _set, rstart, rend in _children(data, sstart, send):
+        for _seq, astart, aend in _children(data, rstart, rend):
+            parts = list(_children(data, astart, aend))
+            if len(parts) == 2 and bytes(data[parts[0][1]:parts[0][2]]) == _CN_OID:
+                return bytes(data[parts[1][1]:parts[1][2]]).decode('utf-8', 'replace')
+    return ''
+
+
 def bundle_roots(bundle):
     """[{subject_key_id, tainted}] of the X.509 authorities of `bundle show -output json`."""
     roots = []

@@ -655,3 +655,26 @@ def tolerations_problems(tolerations):
             elif effect != 'NoExecute':
                 problems.append('%s.tolerationSeconds: only applies with effect NoExecute' % path)
     return problems
+
+
+def version_problems(versions, supported):
+    """Messages for the versions outside the series the roles render for.
+
+    ``versions``: {input name: version}; ``supported``: {input name: ["1.14", ...]}, each entry a
+    minor series (X.Y) or a major one (X, for components whose flags are stable across it). A
+    version that is not X.Y.Z is the shared preflight's to report, not this check's.
+    """
+    if not isinstance(versions, dict) or not isinstance(supported, dict):
+        raise ValueError('versions and supported must be dicts keyed by input name')
+    problems = []
+    for name, value in versions.items():
+        if name not in supported:
+            raise ValueError('%s has no supported series' % name)
+        series = [str(s) for s in supported[name]]
+        parts = str(value).split('.')
+        if '.'.join(parts[:2]) in series or parts[0] in series:
+            continue
+        problems.append('%s=%s is not a version this collection supports: use %s (the manifests and configurations '
+                        'are written and validated for those; a typo would render images that do not exist).'
+                        % (name, value, ' or '.join(s + '.x' for s in series)))
+    return problems

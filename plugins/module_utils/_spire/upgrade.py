@@ -38,12 +38,16 @@ COMPONENTS = (
     ("csi-node-driver-registrar", "spire_node_driver_registrar_version", "csi", "node-driver-registrar"),
 )
 SPIRE_COMPONENTS = ("spire-server", "spire-agent")
+# The objects' names when the caller gives none; the role passes roles/spire's _spire_objects,
+# their one source.
+DEFAULT_NAMES = {"server": "spire-server", "agent": "spire-agent", "csi_driver": "spiffe-csi-driver",
+                 "controller_manager_webhook": "spire-controller-manager-webhook"}
 WORKLOADS = {
-    "servers": ("StatefulSet", "spire-server"),
-    "agents": ("DaemonSet", "spire-agent"),
-    "csi": ("DaemonSet", "spiffe-csi-driver"),
+    "servers": ("StatefulSet", "server"),
+    "agents": ("DaemonSet", "agent"),
+    "csi": ("DaemonSet", "csi_driver"),
 }
-WEBHOOK_NAME = "spire-controller-manager-webhook"
+WEBHOOK_NAME = DEFAULT_NAMES["controller_manager_webhook"]
 # Where a run records the webhooks' failurePolicy before setting Ignore, so an interrupted run
 # restores the original on its next run.
 WEBHOOK_ANNOTATION = "spire.ardur.io/upgrade-failure-policy"
@@ -104,12 +108,11 @@ def running_versions(component, workload_obj, pods, errors):
     source's version is a tuple; an unreadable tag is an error naming the object.
     """
     name, _input, workload, container = component
-    kind, wname = WORKLOADS[workload]
     template = _containers(workload_obj)
     if container not in template:
         return {"present": False, "sources": [], "pods": []}
     sources = []
-    where = "%s %s (template)" % (kind, wname)
+    where = "%s %s (template)" % (WORKLOADS[workload][0], _name(workload_obj))
     for label, image in [(where, template[container])] + [
             ("pod %s" % _name(pod), _containers(pod).get(container)) for pod in pods]:
         if image is None:  # a pod from before the container was added: it runs no such version
@@ -127,11 +130,10 @@ def running_versions(component, workload_obj, pods, errors):
 def running_images(component, workload_obj, pods):
     """Like running_versions, for a component compared by image reference (an override without a version tag)."""
     _name_unused, _input, workload, container = component
-    kind, wname = WORKLOADS[workload]
     template = _containers(workload_obj)
     if container not in template:
         return {"present": False, "sources": [], "pods": []}
-    sources = [("%s %s (template)" % (kind, wname), template[container])]
+    sources = [("%s %s (template)" % (WORKLOADS[workload][0], _name(workload_obj)), template[container])]
     sources += [("pod %s" % _name(pod), _containers(pod).get(container)) for pod in pods]
     sources = [(label, image) for label, image in sources if image is not None]
     return {"present": True, "sources": sources,
@@ -217,20 +219,22 @@ def webhook_state(webhook):
 
 
 def plan(targets, statefulset, server_pods, agent_daemonset, agent_pods, csi_daemonset, csi_pods, webhook,
-         allow_downgrade=False, namespace="spire-system", images=None):
+         allow_downgrade=False, namespace="spire-system", images=None, names=None):
     """The upgrade plan, or PlanError listing every reason to refuse (nothing is written before).
 
     ``images``: the image overrides (spire_images), which take the place of the pinned versions.
+    ``names``: the objects' names (keys of DEFAULT_NAMES; others are ignored).
     """
+    names = dict(DEFAULT_NAMES, **{k: v for k, v in (names or {}).items() if k in DEFAULT_NAMES})
     errors = []
     wanted = targets_of(targets, images, errors)
     objects = {"servers": (statefulset, server_pods), "agents": (agent_daemonset, agent_pods),
                "csi": (csi_daemonset, csi_pods)}
     for workload, (obj, _pods) in sorted(objects.items()):
         if not obj:
-            kind, wname = WORKLOADS[workload]
+            kind, key = WORKLOADS[workload]
             errors.append("%s %s not found in namespace %s: there is nothing to upgrade (run deploy.yml)"
-                          % (kind, wname, namespace))
+                          % (kind, names[key], namespace))
     if errors:
         raise PlanError(errors)
 
@@ -295,7 +299,7 @@ def plan(targets, statefulset, server_pods, agent_daemonset, agent_pods, csi_dae
     hold = hook["exists"] and phases["servers"]["needed"]
     restore = hook["exists"] and (hold or hook["recorded"] is not None)
     hook.update({
-        "name": WEBHOOK_NAME,
+        "name": names["controller_manager_webhook"],
         "annotation": WEBHOOK_ANNOTATION,
         "hold": hold,
         "restore": restore,

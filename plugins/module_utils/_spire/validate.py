@@ -24,9 +24,9 @@ import re
 from fractions import Fraction
 
 try:
-    from urllib.parse import urlsplit, parse_qsl
+    from urllib.parse import urlsplit, parse_qsl, unquote
 except ImportError:  # pragma: no cover - Python 2 is not supported by this collection
-    urlsplit = parse_qsl = None
+    urlsplit = parse_qsl = unquote = None
 
 from . import env
 from . import schema as S
@@ -283,6 +283,21 @@ def dsn_password_span(dsn, database_type):
     if value and value[0] and value[1] is not None:
         return value[1], value[2]
     return None
+
+
+def postgres_dsn_address(dsn):
+    """Host, port (5432 when absent) and database of a ``postgresql://`` URI, percent-decoded.
+
+    Returns ``{'host', 'port', 'database'}``, or None for the key=value form or a bad port.
+    """
+    if not isinstance(dsn, str) or not re.match(r'postgres(ql)?://', dsn):
+        return None
+    parts = urlsplit(dsn)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        return None
+    return {'host': parts.hostname or '', 'port': port, 'database': unquote(parts.path[1:] if parts.path else '')}
 
 
 def mask_dsn(dsn, database_type):

@@ -1,13 +1,15 @@
 """The filter plugins: thin wrappers over module_utils/_spire/inputs.py, each documented (ansible-doc)."""
 
 import importlib
+from pathlib import Path
 
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 
 FILTERS = ["duration_problem", "quantity_problem", "resources_problems", "image_registry_problem",
-           "images_problems", "pem_file_problem", "raw_template_problems", "labels_problems", "tolerations_problems"]
+           "images_problems", "pem_file_problem", "raw_template_problems", "labels_problems", "tolerations_problems",
+           "version_problems"]
 
 
 def _filter(name):
@@ -15,7 +17,11 @@ def _filter(name):
     return module, module.FilterModule().filters()[name]
 
 
-@pytest.mark.parametrize("name", FILTERS)
+# Every filter plugin of the collection, the runbooks' included.
+ALL_FILTERS = sorted(p.stem for p in (Path(__file__).parents[4] / "plugins" / "filter").glob("*.py"))
+
+
+@pytest.mark.parametrize("name", ALL_FILTERS)
 def test_each_filter_is_documented_under_its_name(name):
     module, func = _filter(name)
     assert callable(func)
@@ -25,6 +31,12 @@ def test_each_filter_is_documented_under_its_name(name):
     assert yaml.safe_load(module.EXAMPLES)
     assert "_value" in yaml.safe_load(module.RETURN)
     assert "ardur.spire.%s" % name in module.EXAMPLES
+    if name.endswith("_report"):  # a runbook report: the envelope's options come from one fragment
+        assert "ardur.spire.runbook_report" in doc.get("extends_documentation_fragment", [])
+
+
+def test_every_filter_is_checked():
+    assert len(ALL_FILTERS) >= 40 and set(FILTERS) <= set(ALL_FILTERS)
 
 
 def test_duration_problem():
@@ -141,3 +153,19 @@ def test_tolerations_problems_name_the_input():
     assert func({}, "csi_driver_tolerations") == ["csi_driver_tolerations must be a list of tolerations, got a dict"]
     with pytest.raises(AnsibleFilterError):
         func([], 1)
+
+
+def test_version_problems_name_the_input_and_the_series():
+    _unused, func = _filter("version_problems")
+    supported = {"spire_version": ["1.13", "1.14"], "spire_node_driver_registrar_version": ["2"]}
+    assert func({"spire_version": "1.14.5", "spire_node_driver_registrar_version": "2.13.0"}, supported) == []
+    assert func({"spire_version": "1.13.3"}, supported) == []
+    problems = func({"spire_version": "1.4.2", "spire_node_driver_registrar_version": "3.0.0"}, supported)
+    assert [p.split(" is not")[0] for p in problems] == ["spire_version=1.4.2", "spire_node_driver_registrar_version=3.0.0"]
+    assert "use 1.13.x or 1.14.x (" in problems[0] and "use 2.x (" in problems[1]
+    assert func({"spire_version": "1.141.0"}, supported)  # 1.141 is not 1.14
+    assert func({}, supported) == []
+    with pytest.raises(AnsibleFilterError, match="ardur.spire.version_problems: spire_csi_driver_version has no"):
+        func({"spire_csi_driver_version": "0.2.6"}, supported)
+    with pytest.raises(AnsibleFilterError, match="must be dicts"):
+        func(["spire_version"], supported)

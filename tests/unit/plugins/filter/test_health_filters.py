@@ -5,6 +5,7 @@ import inspect
 import os
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.parsing.plugin_docs import read_docstring
 
@@ -26,9 +27,16 @@ def test_documentation_matches_the_signature(name):
     docs = read_docstring(os.path.abspath(module.__file__))
     assert docs["doc"]["name"] == name and "ardur.spire.%s" % name in docs["plainexamples"]
     assert "_value" in docs["returndocs"]
+    own = list(docs["doc"]["options"])
     options = dict(docs["doc"]["options"])
+    for fragment in docs["doc"].get("extends_documentation_fragment", []):  # as ansible-doc merges them
+        collection, _sep, fragment = fragment.rpartition(".")
+        fragment = importlib.import_module("ansible_collections.%s.plugins.doc_fragments.%s" % (collection, fragment))
+        for key, option in yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"].items():
+            options.setdefault(key, option)
     params = list(inspect.signature(func).parameters.values())
-    assert list(options) == ["_input"] + [p.name for p in params[1:]]
+    assert sorted(options) == sorted(["_input"] + [p.name for p in params[1:]])
+    assert own == ["_input"] + [p.name for p in params[1:] if p.name in own]
     for param in params[1:]:
         option = options[param.name]
         if param.default is inspect.Parameter.empty:

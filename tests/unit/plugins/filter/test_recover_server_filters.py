@@ -1,11 +1,9 @@
 """The recover_server filter plugins: thin wrappers over module_utils/_spire/recovery.py, each documented."""
 
 import pytest
-import test_filter_plugins  # same directory: its documentation check and _filter()
+import test_filter_plugins  # same directory: its _filter()
 from ansible.errors import AnsibleFilterError
 
-FILTERS = ["recover_server_target", "recover_server_diagnosis", "recover_server_decision", "recover_server_checks",
-           "recover_server_bundle_synced", "recover_server_report"]
 SERVER = "spire-server"
 STS = [{"metadata": {"name": SERVER}, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": SERVER}},
                                                "volumeClaimTemplates": [{"metadata": {"name": "data"}}]}}]
@@ -26,11 +24,6 @@ def _state():
     _unused, target = _filter("recover_server_target")
     _unused, diagnosis = _filter("recover_server_diagnosis")
     return diagnosis(READS, target(0, SERVER, STS))
-
-
-@pytest.mark.parametrize("name", FILTERS)
-def test_each_filter_is_documented_under_its_name(name):
-    test_filter_plugins.test_each_filter_is_documented_under_its_name(name)
 
 
 def test_target():

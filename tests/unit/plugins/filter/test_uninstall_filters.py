@@ -1,12 +1,11 @@
 """The uninstall runbook's filter plugins: thin, documented wrappers over module_utils/_spire/uninstall.py."""
 
 import pytest
-import test_filter_plugins  # same directory: its documentation check and _filter()
+import test_filter_plugins  # same directory: its _filter()
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ardur.spire.plugins.module_utils._spire import uninstall
 
-FILTERS = ["uninstall_problems", "uninstall_queries", "uninstall_plan", "uninstall_report"]
 NS = "spire-system"
 LABELS = {"app.kubernetes.io/part-of": "spire", "app.kubernetes.io/managed-by": "ardur.spire"}
 OBJECTS = {"server": "spire-server", "agent": "spire-agent", "upstream_ca": "spire-upstream-ca",
@@ -16,11 +15,6 @@ OPTIONS = dict(dict((flag, False) for flag in uninstall.FLAGS), wait_timeout=300
 
 def _found():
     return [{"item": query, "resources": []} for query in uninstall.queries(NS, LABELS)]
-
-
-@pytest.mark.parametrize("name", FILTERS)
-def test_each_filter_is_documented_under_its_name(name):
-    test_filter_plugins.test_each_filter_is_documented_under_its_name(name)
 
 
 def test_uninstall_problems():

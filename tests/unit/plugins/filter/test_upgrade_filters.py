@@ -1,12 +1,11 @@
 """The upgrade runbook's filter plugins: thin, documented wrappers over module_utils/_spire/upgrade.py."""
 
 import pytest
-import test_filter_plugins  # same directory: its documentation check and _filter()
+import test_filter_plugins  # same directory: its _filter()
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ardur.spire.plugins.module_utils._spire import upgrade
 
-FILTERS = ["upgrade_problems", "upgrade_decision", "upgrade_webhook_patch", "upgrade_final_check", "upgrade_report"]
 OPTIONS = {"allow_downgrade": False, "allow_config_changes": False, "transport": "kubernetes", "server_sockets": [],
            "spire_server_path": "/opt/spire/bin/spire-server", "agent_sockets": {},
            "spire_agent_path": "/opt/spire/bin/spire-agent", "timeout": 300, "report_path": "./spire-upgrade.json"}
@@ -20,11 +19,6 @@ def _result(nothing_to_do=False, hold=True):
             "components": [], "webhook": {"hold": hold, "restore": hold, "original": {"vclusterspiffeid.kb.io": "Fail"},
                                           "name": upgrade.WEBHOOK_NAME, "annotation": upgrade.WEBHOOK_ANNOTATION}}
     return {"changed": False, "plan": plan}
-
-
-@pytest.mark.parametrize("name", FILTERS)
-def test_each_filter_is_documented_under_its_name(name):
-    test_filter_plugins.test_each_filter_is_documented_under_its_name(name)
 
 
 def test_upgrade_problems():

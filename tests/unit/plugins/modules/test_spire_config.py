@@ -5,6 +5,8 @@ the lab has not built them: ``lab/build.sh spire`` puts them under
 ``${ARDUR_SPIRE_CACHE:-$HOME/.cache/ardur-spire}/bin/<name>-1.14.2/<name>``.
 """
 
+import datetime
+import functools
 import json
 import os
 import pathlib
@@ -14,6 +16,10 @@ import subprocess
 import sys
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from ansible.module_utils import _internal as ansible_internal
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
@@ -225,11 +231,11 @@ def needs(name):
     return pytest.mark.skipif(path is None, reason="%s is not built: run lab/build.sh spire" % name)
 
 
-def binary_validate(binary, path, variables=None):
+def binary_validate(binary, path, variables=None, cwd=None):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     env.update(variables or {})
     proc = subprocess.run([binary, "validate", "-config", str(path), "-expandEnv"], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+                          env=env, cwd=cwd, timeout=120, check=False)
     return proc.returncode, (proc.stdout + proc.stderr).strip()
 
 
@@ -397,8 +403,12 @@ def test_corpus_config_is_judged_as_recorded(verdict, name, capsys):
 
 
 @pytest.mark.parametrize("verdict, name", CORPUS_FILES, ids=["%s/%s" % c for c in CORPUS_FILES])
-def test_real_binary_judges_corpus_config_as_recorded(verdict, name):
-    """Where SPIRE decides it (`validate`), the real 1.14 binary agrees with the manifest."""
+def test_real_binary_judges_corpus_config_as_recorded(verdict, name, tmp_path):
+    """Where SPIRE decides it (`validate`), the real 1.14 binary agrees with the manifest.
+
+    SPIRE gets the files the configuration names (see config_with_named_files), so its verdict is about the
+    configuration, not about this machine; it runs in tmp_path and writes nothing outside it.
+    """
     entry = corpus_entry(name)
     expected = entry.get("validate", entry["spire"])
     if expected == "skip":
@@ -406,20 +416,96 @@ def test_real_binary_judges_corpus_config_as_recorded(verdict, name):
     binary = spire_binary("spire-" + entry["component"])
     if binary is None:
         pytest.skip("spire-%s is not built: run lab/build.sh spire" % entry["component"])
-    path = CORPUS / verdict / name
-    rc, output = binary_validate(binary, path, entry.get("env"))
-    if rc != 0 and expected == "accepts":
-        missing = files_spire_could_not_open(output, path.read_text())
-        if missing:
-            pytest.skip("SPIRE decides this one only with the files it names: %s" % ", ".join(missing))
+    config, workdir = config_with_named_files(CORPUS / verdict / name, tmp_path)
+    rc, output = binary_validate(binary, config, entry.get("env"), cwd=workdir)
+    missing = files_spire_could_not_open(output, config.read_text())
+    assert not missing, ("SPIRE refuses %s only because it cannot open %s, which the configuration names under a key "
+                         "NAMED_FILES does not list: add the key, with the kind of file SPIRE reads there\n%s"
+                         % (name, ", ".join(missing), output))
     assert (rc == 0) == (expected == "accepts"), output
+
+
+# What SPIRE reads (or writes) at a path a configuration names, by key. `validate` opens some of them (the x509pop
+# CA bundle, log_file); the rest are given too, so a verdict never hangs on what this machine has.
+NAMED_FILES = {
+    "bundle_file_path": "certificate",
+    "ca_bundle_path": "certificate",
+    "ca_bundle_paths": "certificate",
+    "ca_cert_path": "certificate",
+    "cert_file_path": "certificate",
+    "certificate_path": "certificate",
+    "client_cert_path": "certificate",
+    "trust_bundle_path": "certificate",
+    "client_cert_key_path": "private key",
+    "key_file_path": "private key",
+    "private_key_path": "private key",
+    "log_file": "log",
+}
+NAMED_FILE = re.compile(r'(?P<key>(?<![\w.])"?(?:%s)"?\s*[=:]\s*)(?P<value>"[^"\n]*"|\[[^\]]*\])'
+                        % "|".join(sorted(NAMED_FILES, key=len, reverse=True)))
+
+
+@functools.lru_cache(maxsize=None)
+def corpus_ca():
+    """A self-signed CA certificate and its private key, both PEM: what a bundle, certificate or key path holds."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ardur.spire corpus test CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+    return {"certificate": cert.public_bytes(serialization.Encoding.PEM),
+            "private key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption())}
+
+
+def config_with_named_files(path, tmp_path):
+    """A copy of PATH in TMP_PATH whose named files exist, and the directory to run SPIRE in.
+
+    Each path given to a key of NAMED_FILES (outside # and // comments) gets a file of its kind under TMP_PATH:
+    an absolute path is rewritten to TMP_PATH/root/<path>, the rest of the text staying byte for byte; a relative
+    one is created under the working directory, TMP_PATH/run, and left as it is. A log_file gets its directory.
+    """
+    workdir, root = tmp_path / "run", tmp_path / "root"
+    workdir.mkdir()
+
+    def give(value, kind):
+        if value.startswith("/"):
+            target = root / value.lstrip("/")
+        elif value and not value.startswith("$"):
+            target = workdir / value
+        else:
+            return value  # empty, or ${VAR} for -expandEnv: nothing to give
+        if not target.resolve().is_relative_to(tmp_path.resolve()):
+            return value
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if kind != "log":
+            target.write_bytes(corpus_ca()[kind])
+        return str(target) if value.startswith("/") else value
+
+    def rewrite(match):
+        line = match.string[match.string.rfind("\n", 0, match.start()) + 1:match.start()]
+        if "#" in line or "//" in line:
+            return match.group(0)
+        kind = NAMED_FILES[match.group("key").strip(" \t\"=:")]
+        return match.group("key") + re.sub(r'"([^"\n]*)"', lambda m: '"%s"' % give(m.group(1), kind), match.group("value"))
+
+    config = tmp_path / path.name
+    config.write_text(NAMED_FILE.sub(rewrite, path.read_text()))
+    return config, workdir
 
 
 def files_spire_could_not_open(output, config_text):
     """The files named in the configuration whose absence is every reason `validate` gives, or [].
 
     `validate` opens what a configuration names (log_file, an x509pop trust bundle, the bundle endpoint's
-    serving certificate): on this machine they do not exist, so its verdict says nothing about the file.
+    serving certificate): were one not given, its verdict would say nothing about the configuration.
     """
     reasons = [line.split(" is invalid: ", 1)[1] if " is invalid: " in line else line.strip()
                for line in output.splitlines() if " is invalid: " in line or line.startswith("\t\t")]
