@@ -3,13 +3,13 @@ SHELL := /bin/bash
 VENV ?= $(CURDIR)/.venv
 ACTIVATE := source $(VENV)/bin/activate &&
 
-.PHONY: setup test lint sanity unit packaging docs lab-test lab-pytest bench kind-build kind-test
+.PHONY: setup test lint sanity unit packaging docs lab-test lab-pytest bench kind-build kind-test kind-pytest
 
 setup:
 	bash tools/setup.sh
 
 # The one test command: every gate, then the lab: the molecule scenario and the live tests.
-test: lint sanity lab-build kind-build unit packaging lab-test kind-test lab-pytest
+test: lint sanity lab-build kind-build unit packaging lab-test kind-test kind-pytest lab-pytest
 
 # lint-collection-docs: the venv sits inside the checkout, and without the git ceiling antsibull-docs
 # would copy none of the collections ours depends on.
@@ -51,6 +51,10 @@ kind-build:
 kind-test: kind-build
 	$(ACTIVATE) eval "$$($(LAB_PY) lab/kind/kindlab.py env)" && molecule test -s default; \
 	  rc=$$?; $(LAB_PY) lab/kind/kindlab.py engine-down; exit $$rc
+
+# The runbook tests in real pods, on one kind cluster for the session (tests/kind).
+kind-pytest: kind-build
+	$(ACTIVATE) python -m pytest tests/kind -q -p no:cacheprovider
 
 # Tests against live labs of their own (bad input, interrupted converge, runbooks).
 lab-pytest: lab-build

@@ -51,6 +51,13 @@ options:
     description: The namespace (C(spire_namespace)), for the messages.
     type: str
     default: ""
+  webhook:
+    description:
+      - Whether the controller manager's ValidatingWebhookConfiguration exists. Then the retirement first replaces the
+        server pods one at a time, because the controller manager mints its webhook certificate only at start and
+        near its expiry, and one still chaining to the old root would be refused once the bundle drops that root.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -65,7 +72,7 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description: >-
-    C(servers), C(settings) (C(trust_domain), C(svid_ttl), C(svid_ttl_seconds), C(ca_ttl), C(ca_ttl_seconds)), C(phase),
+    C(servers), C(webhook), C(settings) (C(trust_domain), C(svid_ttl), C(svid_ttl_seconds), C(ca_ttl), C(ca_ttl_seconds)), C(phase),
     C(start), C(in_progress), C(turned), C(rollback), C(phases), C(stop_index), C(switched_at), C(namespace),
     C(notes), C(objects) and C(problems).
   type: dict

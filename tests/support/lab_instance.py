@@ -27,6 +27,16 @@ DEFAULT_PORTS = {
 DP_PORT_BASE = 28000  # the data plane uses BASE+81 .. BASE+179
 
 
+def run(argv, env, timeout=900, check=True):
+    """Run ARGV (niced) from the repo root; with CHECK, fail showing the tail of its output."""
+    res = subprocess.run(["nice", "-n", "5"] + [str(a) for a in argv], cwd=REPO, env=env, capture_output=True,
+                         text=True, timeout=timeout, check=False)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, argv))} failed (rc={res.returncode})\n"
+                             f"--- stdout\n{res.stdout[-6000:]}\n--- stderr\n{res.stderr[-3000:]}")
+    return res
+
+
 def private_lab(name, slot):
     """Defaults for a private lab: state dir ~/.cache/ardur-spire/NAME, ports of slot SLOT (1, 2, ...)."""
     defaults = {key: str(port + 100 * slot) for key, port in DEFAULT_PORTS.items()}

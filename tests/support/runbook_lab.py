@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from lab_binaries import lab_binary
-from lab_instance import default_context_env, private_lab
+from lab_instance import default_context_env, private_lab, run
 
 REPO = Path(__file__).resolve().parents[2]
 BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok",
@@ -38,16 +38,6 @@ def need_lab():
         if os.environ.get("ARDUR_SPIRE_REQUIRE_LAB") == "1":
             raise RuntimeError("the lab data plane needs root (mount namespaces) and ARDUR_SPIRE_REQUIRE_LAB=1")
         pytest.skip("the lab data plane needs root (mount namespaces)")
-
-
-def run(argv, env, timeout=900, check=True):
-    """Run ARGV (niced) from the repo root; with CHECK, fail showing the tail of its output."""
-    res = subprocess.run(["nice", "-n", "5"] + [str(a) for a in argv], cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=timeout, check=False)
-    if check and res.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, argv))} failed (rc={res.returncode})\n"
-                             f"--- stdout\n{res.stdout[-6000:]}\n--- stderr\n{res.stderr[-3000:]}")
-    return res
 
 
 class RunbookLab:

@@ -154,13 +154,14 @@ def grace_problems(grace_seconds, settings):
 
 # ---------------------------------------------------------------------------- situation --
 def situation(options, statefulset=None, server_conf='', live_keys=(), annotations=None, server=None,
-              namespace='', objects=None):
+              namespace='', objects=None, webhook=False):
     """Where the rotation stands and what it refuses, from what the run read (no key material).
 
     STATEFULSET: the server StatefulSet ({} when absent); SERVER_CONF: its server.conf; LIVE_KEYS: the data
     keys of Secret spire-upstream-ca; ANNOTATIONS: those of the state Secret ({} when absent); OBJECTS:
-    the object names (_spire_objects; SERVER, when given, the StatefulSet's).
-    Returns servers, settings, phase (recorded), start (index in ORDER of the last phase done; a
+    the object names (_spire_objects; SERVER, when given, the StatefulSet's); WEBHOOK: whether the
+    controller manager's ValidatingWebhookConfiguration exists.
+    Returns servers, webhook, settings, phase (recorded), start (index in ORDER of the last phase done; a
     retired rotation is over), in_progress, turned (a rollback of a switched rotation, run as the
     same rotation the other way from introduced), rollback (undo before the switch), phases (to
     run, in order), stop_index, switched_at, notes, objects and problems (refusals; nothing is
@@ -219,7 +220,8 @@ def situation(options, statefulset=None, server_conf='', live_keys=(), annotatio
             'Secret %s records phase switched but not when (annotation %sswitched-at is %r): the grace period '
             'cannot be counted. Set it to the Unix time of the switch, or roll back (rotate_upstream_ca_rollback=true).'
             % (names['upstream_ca_rotation'], NOTE, switched_at))
-    return dict(servers=servers, settings=settings, phase=phase, start=start, in_progress=in_progress,
+    return dict(servers=servers, webhook=bool(webhook), settings=settings, phase=phase, start=start,
+                in_progress=in_progress,
                 turned=turned, rollback=rollback, phases=phases, stop_index=stop_index,
                 switched_at=int(switched_at) if switched_at.isdigit() else 0,
                 namespace=namespace, notes=notes, objects=names, problems=problems)
@@ -387,8 +389,13 @@ def _what(phase, s, d, o):
     if phase == 'switched':
         return ('tls.crt/tls.key of %s become the new CA; on each of %s prepare (until signed by %s) and activate; no '
                 'restart' % (n['upstream_ca'], ', '.join(s['servers']), d['new_skid']))
-    return ('wait until %d s after the switch; bundle.crt keeps only the new root(s); wait %d s for the kubelet; taint, '
-            'wait %d s, revoke root(s) %s; check every server and ConfigMap %s; %s Secret %s'
+    # The controller manager mints its webhook certificate at start and then only near its expiry
+    # (up to a day later): left alone it would still chain to the old root once the bundle drops it,
+    # and the API server would refuse every ClusterSPIFFEID write.
+    roll = ('replace the server pods one at a time, healthy between, so that each controller manager mints its '
+            'webhook certificate under the new CA; ' if s.get('webhook') else '')
+    return (roll + 'wait until %d s after the switch; bundle.crt keeps only the new root(s); wait %d s for the kubelet; '
+            'taint, wait %d s, revoke root(s) %s; check every server and ConfigMap %s; %s Secret %s'
             % (o['grace_seconds'], o['volume_refresh_seconds'], o['propagation_seconds'],
                ', '.join(d['dropped_roots']) or '(none)', n['bundle'], 'keep' if o['keep_previous'] else 'delete',
                n['upstream_ca_rotation']))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 
@@ -52,7 +53,7 @@ STATUSES = ('refused', 'planned', 'rotated', 'already_rotated', 'rolled_back', '
 
 OPTION_KEYS = ('user', 'password', 'dsn', 'client_cert_file', 'client_key_file', 'admin_user', 'admin_password',
                'admin_host', 'admin_port', 'admin_database', 'admin_ca_file', 'owner_role', 'connection_test',
-               'revoke_old', 'transport', 'server_sockets', 'spire_server_path', 'timeout', 'report_path')
+               'connect_address', 'revoke_old', 'transport', 'server_sockets', 'spire_server_path', 'timeout', 'report_path')
 
 
 def _opts(options):
@@ -151,6 +152,39 @@ def _password_encoded(dsn):
 
 
 # ---------------------------------------------------------------------------------- inputs --
+def connect_address(value):
+    """(ip, port) of a connect_address input 'IP:PORT' or '[IPv6]:PORT'; ValueError when it is not one."""
+    host, sep, port = str(value).rpartition(':')
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError('not IP:PORT')
+    if host.startswith('[') and host.endswith(']'):
+        host = host[1:-1]
+    elif ':' in host:
+        raise ValueError('an IPv6 address goes in brackets')
+    return str(ipaddress.ip_address(host)), int(port)
+
+
+def connections(the_plan, options):
+    """How the controller reaches the database ({probe, admin}: host, port, params for libpq): the
+    DSN's host and port, or with connect_address its IP and port as libpq hostaddr, so that TLS is
+    still verified against the DSN's host name. The admin connection takes admin_host/admin_port
+    when given (connect_address then does not apply to it)."""
+    new = the_plan['new']
+    params = {'connect_timeout': new['params'].get('connect_timeout', '10')}
+    via = _text(options, 'connect_address')
+    probe = {'host': new['host'], 'port': new['port'], 'params': dict(params)}
+    if via:
+        ip, port = connect_address(via)
+        probe['port'] = port
+        probe['params']['hostaddr'] = ip
+    admin_host = _text(options, 'admin_host')
+    admin = dict(probe, params=dict(probe['params'])) if not admin_host else {
+        'host': admin_host, 'port': new['port'], 'params': dict(params)}
+    if _int(options.get('admin_port')):
+        admin['port'] = _int(options.get('admin_port'))
+    return {'probe': probe, 'admin': admin}
+
+
 def option_problems(options, namespace='spire-system'):
     """What is wrong with the inputs (OPTIONS: the rotate_datastore_credentials_* inputs without
     their prefix; NAMESPACE: spire_namespace), each naming its input; [] when nothing. No value of
@@ -193,6 +227,13 @@ def option_problems(options, namespace='spire-system'):
         problems.append(PREFIX + 'admin_port must be 0-65535 (0: the port of the DSN)')
     if not _text(options, 'admin_database'):
         problems.append(PREFIX + 'admin_database must name a database')
+    via = _text(options, 'connect_address')
+    if via:
+        try:
+            connect_address(via)
+        except ValueError:
+            problems.append('%sconnect_address must be IP:PORT (e.g. 127.0.0.1:15432, [::1]:15432), got %r'
+                            % (PREFIX, via))
     transport = _text(options, 'transport')
     sockets = options.get('server_sockets') or []
     if transport not in ('kubernetes', 'local'):
@@ -345,12 +386,13 @@ def plan(secrets, statefulset, options, configmap=None, namespace='spire-system'
         problems.append('%s: the new login (%s) is the owner role (%sowner_role): the servers log in as a member of the '
                         'owner' % (name, new['login'], PREFIX))
     out['problems'] = problems
-    return _finish(out)
+    return _finish(out, options)
 
 
-def _finish(out):
+def _finish(out, options=None):
     if out['problems']:
         return out
+    out['connections'] = connections(out, options or {})
     check = out['check_mode']
     new, current = out['new'], out['current']
     options_admin = out['admin']

@@ -13,6 +13,7 @@ import json
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.ardur.spire.plugins.module_utils._spire.server_info import EXEC_FAILED
 
 try:
     from kubernetes.client import CoreV1Api
@@ -36,6 +37,20 @@ SERVER_TRANSPORT_SPEC = dict(
 SERVER_TRANSPORT_SPEC.update(AUTH_ARG_SPEC)
 
 _ERROR_CHANNEL = 3
+
+
+def exec_failure(namespace, pod, exc):
+    """The error of an exec the API refused, in one line: the API's Status message when the
+    exception carries one (a Pending pod: 'pod X does not have a host assigned'), else the exception."""
+    text = str(exc)
+    start = text.rfind('{"kind":"Status"')
+    if start >= 0:
+        try:
+            status = json.JSONDecoder().raw_decode(text[start:])[0]
+            text = "%s (%s)" % (status.get("message") or "no message", status.get("reason") or status.get("code"))
+        except ValueError:
+            pass
+    return "%s%s/%s failed: %s" % (EXEC_FAILED, namespace, pod, " ".join(text.split()))
 
 
 def _exit_code(status):
@@ -70,7 +85,7 @@ def kubernetes_runner(module, namespace, pod, container):
             resp = stream(api.connect_get_namespaced_pod_exec, pod, namespace, container=container, command=argv,
                           stdin=False, stdout=True, stderr=True, tty=False, _preload_content=False)
         except Exception as exc:  # pylint: disable=broad-except
-            return 1, "", "exec in %s/%s failed: %s" % (namespace, pod, exc)
+            return 1, "", exec_failure(namespace, pod, exc)
         out, err = [], []
         while resp.is_open():
             resp.update(timeout=1)

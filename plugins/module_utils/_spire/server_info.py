@@ -121,6 +121,11 @@ def entry_prefix_counts(entries, prefixes):
     return counts
 
 
+# How a runner's error starts when the transport itself failed (exec_transport: the API refused
+# the exec), as opposed to spire-server failing.
+EXEC_FAILED = "exec in "
+
+
 class ServerInfo:
     """spire-server's read-only commands over one transport.
 
@@ -180,6 +185,12 @@ class ServerInfo:
         result["healthy"], result["health_message"] = self.healthcheck()
         if not result["healthy"]:
             result["errors"]["healthcheck"] = result["health_message"]
+            if EXEC_FAILED in result["health_message"]:
+                # The pod cannot be reached at all (not running, not scheduled): no other read can work.
+                result.update(dict.fromkeys(("bundle", "bundle_certificates", "bundle_authorities", "agents",
+                                             "entries", "x509_authorities", "upstream_authority_subject_key_id")))
+                result["datastore_reachable"] = False
+                return result
 
         def attempt(name, func):
             try:

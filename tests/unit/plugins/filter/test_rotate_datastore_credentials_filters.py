@@ -13,7 +13,8 @@ from ansible_collections.ardur.spire.plugins.module_utils._spire import credenti
 DSN = "postgresql://spire:old@db:5432/spire?sslmode=verify-full&sslrootcert=/run/spire/datastore/ca.crt"
 OPTIONS = {"user": "", "password": "s3cret/pw", "dsn": "", "client_cert_file": "", "client_key_file": "",
            "admin_user": "", "admin_password": "", "admin_host": "", "admin_port": 0, "admin_database": "postgres",
-           "admin_ca_file": "", "owner_role": "", "connection_test": True, "revoke_old": True, "transport": "kubernetes",
+           "admin_ca_file": "", "owner_role": "", "connection_test": True, "connect_address": "", "revoke_old": True,
+           "transport": "kubernetes",
            "server_sockets": [], "spire_server_path": "/opt/spire/bin/spire-server", "timeout": 300, "report_path": ""}
 SECRET = {"metadata": {"name": "spire-datastore"},
           "data": {"dsn": base64.b64encode(DSN.encode()).decode(), "ca.crt": base64.b64encode(b"CA").decode()}}

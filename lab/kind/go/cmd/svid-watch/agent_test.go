@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -41,21 +43,27 @@ func TestAgainstFakeAgent(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	sock := filepath.Join(dir, "agent.sock")
-	lis, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
+	// serve starts an agent on a socket in dir whose SVID comes with bundleRoot; its address.
+	serve := func(name string, bundleRoot *x509.Certificate) string {
+		sock := filepath.Join(dir, name)
+		lis, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := grpc.NewServer()
+		workload.RegisterSpiffeWorkloadAPIServer(srv, &agent{svid: &workload.X509SVID{
+			SpiffeId:    id,
+			X509Svid:    append(append([]byte{}, leaf.Raw...), inter.Raw...),
+			X509SvidKey: keyDER,
+			Bundle:      bundleRoot.Raw,
+		}})
+		go srv.Serve(lis)
+		t.Cleanup(srv.Stop)
+		return "unix://" + sock
 	}
-	srv := grpc.NewServer()
-	workload.RegisterSpiffeWorkloadAPIServer(srv, &agent{svid: &workload.X509SVID{
-		SpiffeId:    id,
-		X509Svid:    append(append([]byte{}, leaf.Raw...), inter.Raw...),
-		X509SvidKey: keyDER,
-		Bundle:      root.Raw,
-	}})
-	go srv.Serve(lis)
-	defer srv.Stop()
-	addr := "unix://" + sock
+	addr := serve("agent.sock", root)
+	// A second agent whose SVID comes with a bundle that does not verify it.
+	wrongAddr := serve("wrong.sock", otherRoot)
 
 	bundle, other := filepath.Join(dir, "bundle.pem"), filepath.Join(dir, "other.pem")
 	os.WriteFile(bundle, pemOf(root), 0o600)
@@ -77,13 +85,13 @@ func TestAgainstFakeAgent(t *testing.T) {
 		}
 	}
 
-	// loop, first against the agent, then against a socket where nothing listens. It stops once
+	// loop, against the agent, the agent with the wrong bundle, and a socket where nothing listens. It stops once
 	// the status file shows three fetches (not after a fixed time: a loaded machine is slow), and
 	// each fetch against the agent gets a generous deadline, so only a real failure counts.
 	for _, c := range []struct {
 		addr, timeout string
 		wantFails     bool
-	}{{addr, "10s", false}, {"unix://" + filepath.Join(dir, "missing.sock"), "200ms", true}} {
+	}{{addr, "10s", false}, {wrongAddr, "10s", true}, {"unix://" + filepath.Join(dir, "missing.sock"), "200ms", true}} {
 		statusFile := filepath.Join(dir, "status.json")
 		os.Remove(statusFile)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -114,6 +122,15 @@ func TestAgainstFakeAgent(t *testing.T) {
 		if c.wantFails && (st.Failures != st.Fetches || st.LastError == "" || st.LastSpiffeID != "") ||
 			!c.wantFails && (st.Failures != 0 || st.LastError != "" || st.LastSpiffeID != id) {
 			t.Fatalf("%s: status %s", c.addr, data)
+		}
+		// What a verified fetch saw: the one root, and the intermediate that signed the leaf.
+		wantRoots, wantIssuers := [][]string{{hex.EncodeToString(root.SubjectKeyId)}}, []string{hex.EncodeToString(inter.AuthorityKeyId)}
+		if c.wantFails {
+			wantRoots, wantIssuers = nil, nil
+		}
+		if !reflect.DeepEqual(st.BundleRootSKIs, wantRoots) || !reflect.DeepEqual(st.SVIDIssuerAKIs, wantIssuers) ||
+			!c.wantFails && (!reflect.DeepEqual(st.LastBundleRootSKIs, wantRoots[0]) || st.LastSVIDIssuerAKI != wantIssuers[0]) {
+			t.Fatalf("%s: roots %v issuers %v, want %v %v", c.addr, st.BundleRootSKIs, st.SVIDIssuerAKIs, wantRoots, wantIssuers)
 		}
 		t.Logf("%s: status %s", c.addr, data)
 	}

@@ -6,8 +6,11 @@
 //	    directory holding the spire-bundle ConfigMap, whose key is bundle.crt), print one
 //	    JSON line and exit 0 only if it verified (and has the expected SPIFFE ID).
 //	svid-watch [loop] [--interval 1s] [--status-file /tmp/status.json]
-//	    Every interval, fetch an X509-SVID with a fresh Workload API client, count attempts
-//	    and failures, log each failure, and atomically rewrite the status file.
+//	    Every interval, fetch an X509-SVID and the trust bundles with a fresh Workload API
+//	    client, verify the SVID against the bundle of its trust domain that came with it,
+//	    count attempts and failures (a fetch that does not verify is one), record which
+//	    bundle roots and SVID issuers were seen (CA rotation evidence), log each failure,
+//	    and atomically rewrite the status file.
 //	svid-watch status [--status-file /tmp/status.json]
 //	    Print the status file (the image has no cat; use it through kubectl exec).
 //
@@ -18,6 +21,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -27,6 +31,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -196,6 +202,68 @@ type status struct {
 	LastSpiffeID string    `json:"last_spiffe_id"` // from the latest successful fetch
 	Since        time.Time `json:"since"`          // when counting started (process start)
 	Updated      time.Time `json:"updated"`        // when the file was last written
+	// Distinct sets of root subject key IDs of the bundles fetched (hex, sorted), and distinct
+	// authority key IDs of the certificate that signed the SVID (the server's CA, whose AKI
+	// names the upstream root): in order of first sight, at most maxSeen each.
+	BundleRootSKIs [][]string `json:"bundle_root_skis"`
+	SVIDIssuerAKIs []string   `json:"svid_issuer_akis"`
+	// The same two of the latest verified fetch.
+	LastBundleRootSKIs []string `json:"last_bundle_root_skis"`
+	LastSVIDIssuerAKI  string   `json:"last_svid_issuer_aki"`
+}
+
+// maxSeen bounds the seen-lists of the status file.
+const maxSeen = 32
+
+// observe records the roots and the SVID issuer of a verified fetch.
+func (st *status) observe(chain, roots []*x509.Certificate) {
+	skis := make([]string, 0, len(roots))
+	for _, root := range roots {
+		skis = append(skis, hex.EncodeToString(root.SubjectKeyId))
+	}
+	sort.Strings(skis)
+	aki := ""
+	if len(chain) > 1 {
+		aki = hex.EncodeToString(chain[1].AuthorityKeyId)
+	}
+	st.LastBundleRootSKIs, st.LastSVIDIssuerAKI = skis, aki
+	seen := false
+	for _, got := range st.BundleRootSKIs {
+		seen = seen || strings.Join(got, ",") == strings.Join(skis, ",")
+	}
+	if !seen && len(st.BundleRootSKIs) < maxSeen {
+		st.BundleRootSKIs = append(st.BundleRootSKIs, skis)
+	}
+	for _, got := range st.SVIDIssuerAKIs {
+		if got == aki {
+			return
+		}
+	}
+	if len(st.SVIDIssuerAKIs) < maxSeen {
+		st.SVIDIssuerAKIs = append(st.SVIDIssuerAKIs, aki)
+	}
+}
+
+// fetchVerified fetches the X509 context once and verifies the default SVID against the
+// bundle of its own trust domain from the same response.
+func fetchVerified(ctx context.Context, socket string) (*x509svid.SVID, []*x509.Certificate, error) {
+	xctx, err := workloadapi.FetchX509Context(ctx, workloadapi.WithAddr(socket))
+	if err != nil {
+		return nil, nil, err
+	}
+	svid := xctx.DefaultSVID()
+	if svid == nil {
+		return nil, nil, errors.New("the agent sent no X509-SVID")
+	}
+	bundle, ok := xctx.Bundles.Get(svid.ID.TrustDomain())
+	if !ok {
+		return svid, nil, fmt.Errorf("no bundle for trust domain %s came with the SVID", svid.ID.TrustDomain())
+	}
+	roots := bundle.X509Authorities()
+	if _, err := check(svid.Certificates, roots, spiffeid.ID{}, time.Now()); err != nil {
+		return svid, roots, fmt.Errorf("SVID %s does not verify against its bundle: %w", svid.ID, err)
+	}
+	return svid, roots, nil
 }
 
 func statusFileFlag(fs *flag.FlagSet) *string {
@@ -223,7 +291,7 @@ func loop(ctx context.Context, args []string) error {
 	defer ticker.Stop()
 	for {
 		fctx, cancel := context.WithTimeout(ctx, *timeout)
-		svid, err := workloadapi.FetchX509SVID(fctx, workloadapi.WithAddr(*socket))
+		svid, roots, err := fetchVerified(fctx, *socket)
 		cancel()
 		if ctx.Err() != nil { // stopped mid-fetch: not a failure of the agent
 			return nil
@@ -234,6 +302,7 @@ func loop(ctx context.Context, args []string) error {
 			st.LastError = err.Error()
 			log.Printf("fetch %d failed (%d failures): %v", st.Fetches, st.Failures, err)
 		} else {
+			st.observe(svid.Certificates, roots)
 			if id := svid.ID.String(); id != st.LastSpiffeID {
 				log.Printf("fetch %d: X509-SVID for %s", st.Fetches, id)
 				st.LastSpiffeID = id

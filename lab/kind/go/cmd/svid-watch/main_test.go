@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -147,7 +148,8 @@ func TestWriteStatus(t *testing.T) {
 	path := filepath.Join(dir, "status.json")
 	since := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i := int64(1); i <= 2; i++ {
-		want := status{Fetches: 10 * i, Failures: i, LastError: "boom", LastSpiffeID: "spiffe://x/y", Since: since, Updated: since.Add(time.Minute)}
+		want := status{Fetches: 10 * i, Failures: i, LastError: "boom", LastSpiffeID: "spiffe://x/y", Since: since, Updated: since.Add(time.Minute),
+			BundleRootSKIs: [][]string{{"0a", "0b"}}, SVIDIssuerAKIs: []string{"0a"}}
 		if err := writeStatus(path, want); err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +158,7 @@ func TestWriteStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got status
-		if err := json.Unmarshal(data, &got); err != nil || got != want {
+		if err := json.Unmarshal(data, &got); err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("status file %q: %+v, %v", data, got, err)
 		}
 	}

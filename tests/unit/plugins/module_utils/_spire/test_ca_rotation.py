@@ -413,6 +413,20 @@ def test_plan_lists_the_phases_of_the_run():
     assert 'revoke root(s) %s' % OLD_SKID in lines[-1]
 
 
+def test_retirement_replaces_the_servers_first_when_the_webhook_is_on():
+    """The controller managers' webhook certificates must chain to the new CA before the old root goes."""
+    s = _situation()
+    assert s["webhook"] is False
+    _cas, d = _decide(s)
+    assert "replace the server pods" not in rot.plan_lines(s, d, _options())[-1]
+    s = rot.situation(_options(), {"spec": {"replicas": 3}}, CONF, KEYS, _notes(""), namespace="spire-system", webhook=True)
+    assert s["webhook"] is True
+    _cas, d = _decide(s)
+    retired = rot.plan_lines(s, d, _options())[-1]
+    assert retired.startswith("  retired: replace the server pods one at a time, healthy between, so that each "
+                              "controller manager mints its webhook certificate under the new CA; wait until"), retired
+
+
 def test_plan_of_a_rollback_and_of_nothing():
     s = _situation('introduced', rollback=True)
     _cas, d = _decide(s, state=_state())

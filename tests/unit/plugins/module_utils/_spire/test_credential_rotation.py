@@ -15,7 +15,8 @@ OLD_PASSWORD = "old/pass"
 NEW_PASSWORD = "rot-0123abcd/+:@%"
 OPTIONS = {"user": "", "password": NEW_PASSWORD, "dsn": "", "client_cert_file": "", "client_key_file": "",
            "admin_user": "", "admin_password": "", "admin_host": "", "admin_port": 0, "admin_database": "postgres",
-           "admin_ca_file": "", "owner_role": "", "connection_test": True, "revoke_old": True, "transport": "kubernetes",
+           "admin_ca_file": "", "owner_role": "", "connection_test": True, "connect_address": "", "revoke_old": True,
+           "transport": "kubernetes",
            "server_sockets": [], "spire_server_path": "/opt/spire/bin/spire-server", "timeout": 300,
            "report_path": "./spire-rotate-datastore-credentials.json"}
 STS = {"spec": {"replicas": 3, "template": {"metadata": {"annotations": {}}}}}
@@ -95,6 +96,10 @@ def test_good_inputs_have_no_problem():
     ({"owner_role": "spire", "user": "spire"}, "rotate_datastore_credentials_user must not be the owner role"),
     ({"admin_port": 70000}, "rotate_datastore_credentials_admin_port must be 0-65535"),
     ({"admin_database": ""}, "rotate_datastore_credentials_admin_database must name"),
+    ({"connect_address": "localhost:15432"}, "rotate_datastore_credentials_connect_address must be IP:PORT"),
+    ({"connect_address": "127.0.0.1"}, "rotate_datastore_credentials_connect_address must be IP:PORT"),
+    ({"connect_address": "127.0.0.1:0"}, "rotate_datastore_credentials_connect_address must be IP:PORT"),
+    ({"connect_address": "::1:15432"}, "rotate_datastore_credentials_connect_address must be IP:PORT"),
     ({"transport": "ssh"}, "rotate_datastore_credentials_transport must be kubernetes or local"),
     ({"transport": "local"}, "transport local needs rotate_datastore_credentials_server_sockets"),
     ({"server_sockets": ["rel/sock"]}, "rotate_datastore_credentials_server_sockets must be a list of absolute paths"),
@@ -190,6 +195,32 @@ def test_plan_refuses_a_missing_object_or_an_unrewritable_dsn():
         cr.plan({}, STS, opts, configmap=CM)
     with pytest.raises(ValueError, match="not base64"):
         cr.secret_values({"data": {"dsn": "%%%"}})
+
+
+def test_connections_default_to_the_dsn():
+    _secrets, plan = _run()
+    assert plan["connections"] == {
+        "probe": {"host": "db.example", "port": 5433, "params": {"connect_timeout": "10"}},
+        "admin": {"host": "db.example", "port": 5433, "params": {"connect_timeout": "10"}}}
+
+
+@pytest.mark.parametrize("address, ip, port", [("127.0.0.1:15432", "127.0.0.1", 15432), ("[::1]:6432", "::1", 6432)])
+def test_connect_address_reaches_the_dsn_host_at_another_address(address, ip, port):
+    """libpq hostaddr: connect to the address, verify TLS against the DSN's host name."""
+    _secrets, plan = _run(connect_address=address)
+    assert cr.option_problems(dict(OPTIONS, connect_address=address)) == []
+    for side in ("probe", "admin"):
+        assert plan["connections"][side] == {"host": "db.example", "port": port,
+                                             "params": {"connect_timeout": "10", "hostaddr": ip}}
+
+
+def test_admin_host_and_port_win_over_connect_address():
+    _secrets, plan = _run(connect_address="127.0.0.1:15432", admin_host="dba.example", admin_port=7000)
+    assert plan["connections"]["admin"] == {"host": "dba.example", "port": 7000, "params": {"connect_timeout": "10"}}
+    assert plan["connections"]["probe"]["params"]["hostaddr"] == "127.0.0.1"
+    _secrets, plan = _run(connect_address="127.0.0.1:15432", admin_port=7000)
+    assert plan["connections"]["admin"] == {"host": "db.example", "port": 7000,
+                                            "params": {"connect_timeout": "10", "hostaddr": "127.0.0.1"}}
 
 
 def test_resume_an_interrupted_rotation():

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.ardur.spire.plugins.module_utils._spire import authority, server_info
+from ansible_collections.ardur.spire.plugins.module_utils._spire import authority, exec_transport, server_info
 
 UTC = datetime.timezone.utc
 
@@ -57,3 +57,43 @@ def test_certificate_summaries_of_a_bundle():
     assert first["seconds_left"] == 10 * 86400
     assert first["not_after_iso"] == (now + datetime.timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert second["subject_key_id"] == "" and second["seconds_left"] == 400 * 86400
+
+
+# The exception kubernetes.stream raises when the API refuses an exec (a Pending pod), as text.
+REFUSED_EXEC = ("(0)\nReason: Handshake status 400 Bad Request -+-+- {'audit-id': 'x', 'content-type': "
+                "'application/json'} -+-+- {\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
+                "\"Failure\",\"message\":\"pod spire-server-1 does not have a host assigned\",\"reason\":\"BadRequest\","
+                "\"code\":400}")
+
+
+def test_exec_failure_names_the_api_reason():
+    assert exec_transport.exec_failure("spire-system", "spire-server-1", Exception(REFUSED_EXEC)) == (
+        "exec in spire-system/spire-server-1 failed: pod spire-server-1 does not have a host assigned (BadRequest)")
+    # Without a Status body: the exception itself, on one line.
+    assert exec_transport.exec_failure("ns", "p", OSError("connection\n  refused")) == "exec in ns/p failed: connection refused"
+
+
+def test_gather_stops_at_a_pod_it_cannot_reach():
+    calls = []
+
+    def run(argv, _stdin):
+        calls.append(argv)
+        return 1, "", exec_transport.exec_failure("spire-system", "spire-server-1", Exception(REFUSED_EXEC))
+
+    result = server_info.ServerInfo(run, "spire-server", "/s").gather()
+    assert len(calls) == 1 and calls[0][1] == "healthcheck"
+    assert result["healthy"] is False and result["datastore_reachable"] is False
+    assert list(result["errors"]) == ["healthcheck"]
+    assert "does not have a host assigned" in result["errors"]["healthcheck"]
+    assert result["bundle"] is None and result["agents"] is None and result["x509_authorities"] is None
+
+
+def test_gather_reads_on_when_only_the_command_fails():
+    def run(argv, _stdin):
+        if argv[1] == "healthcheck":
+            return 1, "", "datastore unavailable"
+        return 0, "{}", ""
+
+    result = server_info.ServerInfo(run, "spire-server", "/s").gather()
+    assert result["healthy"] is False and list(result["errors"]) == ["healthcheck"]
+    assert result["agents"] == [] and result["entries"]["listed"] == 0 and result["datastore_reachable"] is False

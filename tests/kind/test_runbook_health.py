@@ -1,18 +1,17 @@
-"""playbooks/health.yml against the REAL SPIRE data plane of its own lab instance.
+"""playbooks/health.yml against SPIRE in real pods (the session's kind cluster, tests/kind/conftest.py).
 
-Brings up a lab of its own with tests/support/runbook_lab.py (slot 2: state dir
-~/.cache/ardur-spire/lab-health, ports of slot 2, each overridable by its environment variable),
-PostgreSQL, runs deploy.yml and samples.yml with the lab's inputs, starts the real spire-server x3,
-agents, controller manager and the lab kubelet (lab/dataplane.py), then:
+health.yml runs as users run it: the `kubernetes` transport (spire-server inside each server pod,
+through pods/exec), with the cluster's admin kubeconfig or only the ServiceAccount of
+docs/runbooks/rbac/health.yaml:
 
-* health.yml exits 0 and its JSON report says healthy: 3 servers, 3 agents = 3 nodes, bundle
-  ConfigMap equal to the servers' bundle, positive expiry days;
-* spire-server-1 killed (SIGKILL) -> health.yml exits non-zero and the report fails exactly
-  the check `server spire-server-1 healthy`; `dataplane.py up` restores it and the report is
-  healthy again.
-
-Everything is torn down at the end (dataplane down, postgres down, lab down). Needs root (mount
-namespaces) and the lab binaries: skipped without them, failed with ARDUR_SPIRE_REQUIRE_LAB=1.
+* a fresh deployment: exit 0 and a healthy JSON report (3 servers, 3 agents = 3 nodes, bundle
+  ConfigMap equal to the servers' bundle, positive expiry days); --check writes no report;
+* spire-server-1 gone (its node cordoned, the pod deleted: the StatefulSet's replacement stays
+  Pending) -> a non-zero exit and the report fails exactly `server spire-server-1 healthy`;
+  uncordoned, the replacement runs and the report is healthy again;
+* least privilege: every grant health.yml needs allowed and the rest denied (SubjectAccessReview),
+  and healthy through pods/exec with only that ServiceAccount's token;
+* no API server behind the kubeconfig: still a JSON report (status error), a non-zero exit.
 """
 
 import json
@@ -21,29 +20,16 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
-from lab_instance import default_context_env  # tests/conftest.py puts tests/support on sys.path
-from runbook_lab import REPO, SERVERS, RunbookLab, need_lab, run
+from kind_lab import REPO, SERVERS, run  # tests/conftest.py puts tests/support on sys.path
+from lab_instance import default_context_env
 
 
-@pytest.fixture(name="health_lab", scope="module")
-def fixture_health_lab(tmp_path_factory):
-    """This test file's own lab, up for the module and torn down at its end."""
-    need_lab()
-    lab = RunbookLab("lab-health", 2, tmp_path_factory.mktemp("health"))
-    try:
-        lab.up()
-        yield lab
-    finally:
-        lab.down()
-
-
-def test_health_healthy(health_lab):
+def test_health_healthy(kind):
     """A fresh deployment: every check passes and the JSON report says so."""
     t0 = time.monotonic()
-    rc, report, out = health_lab.health("healthy")
+    rc, report, out = kind.health("healthy")
     print(f"health.yml took {time.monotonic() - t0:.1f} s")
     assert rc == 0, out[-4000:]
     assert report["healthy"] is True and report["failed"] == [], report["failed"]
@@ -54,27 +40,35 @@ def test_health_healthy(health_lab):
     assert report["upstream_ca"]["days_left"] > 0
     for server in report["servers"]["items"]:
         assert server["x509_authorities"]["active"]["seconds_left"] > 0, server
-    assert report["entries"]["controller_manager_entries"] >= 3
-    assert len(report["cluster_spiffe_ids"]) == 3
+    # The samples' three ClusterSPIFFEIDs and the watchers' one, each pod with its entry.
+    assert report["entries"]["controller_manager_entries"] >= 3 + 3
+    assert len(report["cluster_spiffe_ids"]) == 4
     assert report["controller_manager"]["leader_lease"]["age_seconds"] < 60
     text = json.dumps(report)
     assert "PRIVATE KEY" not in text and "BEGIN CERTIFICATE" not in text
 
 
-def test_health_check_mode_writes_nothing(health_lab):
+def test_health_check_mode_writes_nothing(kind):
     """--check reads and checks everything but writes no report."""
-    rc, report, out = health_lab.health("check-mode", check_mode=True)
+    rc, report, out = kind.health("check-mode", check_mode=True)
     assert rc == 0, out[-4000:]
     assert report is None
     assert "not written in check mode" in out
 
 
-def test_health_names_a_dead_server(health_lab):
-    """One server killed: non-zero exit naming exactly that server; healthy again once restarted."""
-    health_lab.kill("spire-server-1")
+def test_health_names_a_missing_server(kind):
+    """spire-server-1 cannot run (its node cordoned): non-zero exit naming exactly that server; healthy once it runs."""
+    node = kind.server_pods()["spire-server-1"]["spec"]["nodeName"]
+    kind.kubectl("cordon", node)
     try:
+        kind.kubectl("delete", "pod", "spire-server-1", "--wait=true")
+        # One server per node, the other nodes hold one each: the replacement stays Pending.
+        deadline = time.monotonic() + 120
+        while kind.server_pods().get("spire-server-1", {}).get("status", {}).get("phase") != "Pending":
+            assert time.monotonic() < deadline, "the replacement of spire-server-1 is not Pending"
+            time.sleep(2)
         t0 = time.monotonic()
-        rc, report, out = health_lab.health("server-1-down")
+        rc, report, out = kind.health("server-1-down")
         print(f"health.yml (server 1 down) took {time.monotonic() - t0:.1f} s")
         print("\n".join(c["line"] for c in report["checks"] if c["status"] != "ok"))
         assert rc != 0
@@ -82,8 +76,9 @@ def test_health_names_a_dead_server(health_lab):
         assert report["failed"] == ["server spire-server-1 healthy"], report["failed"]
         assert "server spire-server-1 healthy" in out
     finally:
-        health_lab.python("dataplane.py", "up")
-    rc, report, out = health_lab.health("restored")
+        kind.kubectl("uncordon", node)
+        kind.wait_servers_ready()
+    rc, report, out = kind.health("restored")
     assert rc == 0, out[-4000:]
     assert report["servers"]["healthy"] == SERVERS
 
@@ -128,29 +123,27 @@ def subject_access_review(lab, verb, group, resource, name, namespace):
                                               "system:authenticated"], "resourceAttributes": attrs}}
     path = lab.work / "sar.json"
     path.write_text(json.dumps(review), encoding="utf-8")
-    out = run([REPO / "lab" / "kubectl", "create", "-f", path, "-o", "json"], lab.env, timeout=60)
-    return json.loads(out.stdout)["status"].get("allowed", False)
+    return json.loads(lab.kubectl("create", "-f", path, "-o", "json").stdout)["status"].get("allowed", False)
 
 
-def test_health_runs_with_least_privilege(health_lab):
+def test_health_runs_with_least_privilege(kind):
     """health.yml with the documented RBAC only: every grant it needs allowed, the rest denied, and healthy."""
-    run([REPO / "lab" / "kubectl", "apply", "-f", RBAC], health_lab.env, timeout=60)
+    kind.kubectl("apply", "-f", RBAC)
     wrong = [("allowed" if allowed else "denied", case) for allowed, cases in ((False, GRANTED), (True, DENIED))
-             for case in cases if subject_access_review(health_lab, *case) == allowed]
+             for case in cases if subject_access_review(kind, *case) == allowed]
     assert wrong == [], wrong
 
-    token = run([REPO / "lab" / "kubectl", "-n", "spire-system", "create", "token", "spire-health"],
-                health_lab.env, timeout=60).stdout.strip()
-    admin = yaml.safe_load((health_lab.state / "kubeconfig").read_text(encoding="utf-8"))
+    token = kind.kubectl("create", "token", "spire-health").stdout.strip()
+    admin = yaml.safe_load(kind.kubeconfig.read_text(encoding="utf-8"))
     limited = dict(admin, users=[{"name": "spire-health", "user": {"token": token}}],
                    contexts=[{"name": "spire-health", "context": {"cluster": admin["clusters"][0]["name"],
                                                                   "user": "spire-health"}}],
                    **{"current-context": "spire-health"})
-    kubeconfig = health_lab.work / "spire-health.kubeconfig"
+    kubeconfig = kind.work / "spire-health.kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(limited), encoding="utf-8")
     kubeconfig.chmod(0o600)
 
-    rc, report, out = health_lab.health("least-privilege", kubeconfig=kubeconfig)
+    rc, report, out = kind.health("least-privilege", kubeconfig=kubeconfig)
     assert rc == 0, out[-4000:]
     assert report["healthy"] is True, report["failed"]
     assert report["upstream_ca"]["days_left"] > 0
