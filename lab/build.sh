@@ -471,6 +471,11 @@ build_kind_group() {
   build_coredns
   build_local_path_provisioner
   build_spiffe_csi
+  # The images the collection deploys, and one release back for the upgrade tests.
+  build_spire
+  build_spire "$LAB_SPIRE_PREVIOUS_VERSION"
+  build_scm
+  build_scm "$LAB_SCM_PREVIOUS_VERSION"
 }
 
 # -------------------------------------------------------------------- main --

@@ -400,9 +400,24 @@ class Images:
     # The collection's images, tagged as what they really are (never the 1.14.2 pin on a
     # 1.14.5 binary).
     def collection(self):
-        spire_v = self.v["LAB_SPIRE_VERSION"]
-        scm_v = defaults_value("spire_controller_manager_version")
+        """The images deploy.yml runs (spire_images), the workload's and PostgreSQL's, and
+        `previous`: SPIRE and the controller manager one release back (the upgrade tests)."""
+        refs = self.spire(self.v["LAB_SPIRE_VERSION"], defaults_value("spire_controller_manager_version"))
+        previous = self.spire(self.v["LAB_SPIRE_PREVIOUS_VERSION"], self.v["LAB_SCM_PREVIOUS_VERSION"])
         csi_v = self.v["LAB_SPIFFE_CSI_VERSION"]
+        ref = f"{REGISTRY}/spiffe/spiffe-csi-driver:{csi_v}"
+        binary_image(ref, "spiffe-csi-driver", binary("spiffe-csi-driver", csi_v))
+        refs["spiffe_csi_driver"] = ref
+        ref = f"{REGISTRY}/lab/csi-node-registrar:{self.tools_tag}"
+        binary_image(ref, "csi-node-registrar", self.tools / "csi-node-registrar")
+        refs["csi_node_driver_registrar"] = ref
+        ref = f"{REGISTRY}/lab/svid-watch:{self.tools_tag}"
+        binary_image(ref, "svid-watch", self.tools / "svid-watch", user="1000:1000")
+        return {"spire_images": refs, "previous": {"spire_images": previous}, "workload": ref,
+                "postgres": self.postgres()}
+
+    def spire(self, spire_v, scm_v):
+        """spire-server and spire-agent SPIRE_V, spire-controller-manager SCM_V: {input key: ref}."""
         refs = {}
         for comp, uid in (("server", "1000:1000"), ("agent", "0:0")):
             name = f"spire-{comp}"
@@ -414,15 +429,7 @@ class Images:
         binary_image(ref, "spire-controller-manager", binary("spire-controller-manager", scm_v),
                      user="65532:65532")
         refs["spire_controller_manager"] = ref
-        ref = f"{REGISTRY}/spiffe/spiffe-csi-driver:{csi_v}"
-        binary_image(ref, "spiffe-csi-driver", binary("spiffe-csi-driver", csi_v))
-        refs["spiffe_csi_driver"] = ref
-        ref = f"{REGISTRY}/lab/csi-node-registrar:{self.tools_tag}"
-        binary_image(ref, "csi-node-registrar", self.tools / "csi-node-registrar")
-        refs["csi_node_driver_registrar"] = ref
-        ref = f"{REGISTRY}/lab/svid-watch:{self.tools_tag}"
-        binary_image(ref, "svid-watch", self.tools / "svid-watch", user="1000:1000")
-        return {"spire_images": refs, "workload": ref, "postgres": self.postgres()}
+        return refs
 
     def postgres(self):
         tar = debian_rootfs("postgres", POSTGRES_PACKAGES, POSTGRES_HOOKS)
@@ -551,7 +558,8 @@ def cmd_build(_args=None):
 
 def loadable(refs):
     """The images `kind load` puts on the nodes (the node image itself excepted)."""
-    return [*refs["spire_images"].values(), refs["workload"], refs["postgres"]]
+    return [*refs["spire_images"].values(), *refs["previous"]["spire_images"].values(),
+            refs["workload"], refs["postgres"]]
 
 
 # ------------------------------------------------------------------- cluster --

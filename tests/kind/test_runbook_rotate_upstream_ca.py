@@ -79,18 +79,6 @@ def server_incarnations(lab):
             for name, pod in lab.server_pods().items()}
 
 
-def webhook_accepts(lab, name):
-    """A server-side dry-run create of a valid ClusterSPIFFEID: the API server calls the webhook (failurePolicy
-    Fail), so this fails when it cannot verify the webhook's certificate. (rc, output)."""
-    path = lab.work / f"{name}.json"
-    path.write_text(json.dumps({
-        "apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID", "metadata": {"name": name},
-        "spec": {"spiffeIDTemplate": "spiffe://{{ .TrustDomain }}/dry-run/{{ .PodMeta.Name }}",
-                 "podSelector": {"matchLabels": {"app": name}}}}), encoding="utf-8")
-    res = lab.kubectl("create", "--dry-run=server", "-f", path, check=False)
-    return res.returncode, res.stdout + res.stderr
-
-
 def rotate(lab, name, extra=None, check_mode=False):
     """Run rotate_upstream_ca.yml (transport kubernetes); (rc, seconds, output)."""
     values = {
@@ -223,7 +211,7 @@ def test_rotation_without_outage_interrupted_and_resumed(kind):
     assert all(replaced[name][0] != servers[name][0] and replaced[name][1] == 0 for name in servers), (servers, replaced)
     template = kind.kubectl_json("get", "statefulset", "spire-server")["spec"]["template"]["metadata"]["annotations"]
     assert template["spire.ardur.io/rotation-signing-ca"] == new
-    rc, webhook_out = webhook_accepts(kind, "ardur-dry-run")
+    rc, webhook_out = kind.webhook_admits("ardur-dry-run")
     assert rc == 0, webhook_out
     for i in range(SERVERS):
         assert active_upstream(kind, i) == new, i

@@ -82,16 +82,22 @@ class KindLab:
         print(f"{name}: {self.timings[name]:.1f} s")
 
     # ----------------------------------------------------------------- lifecycle --
-    def ansible(self, playbook, extra_vars=None, check=True, args=(), timeout=900):
-        """PLAYBOOK (a path) with the scenario's inventory, this cluster's name and EXTRA_VARS (a 0600 file)."""
+    def playbook(self, playbook, extra_vars=None):
+        """(argv, env) of PLAYBOOK (a path) with the scenario's inventory, this cluster's name and
+        EXTRA_VARS (a 0600 file); the environment's default context is a decoy: every task must
+        take spire_kubeconfig."""
         self.work.mkdir(parents=True, exist_ok=True)
         vars_file = self.work / f"{Path(playbook).stem}-vars-{time.monotonic_ns()}.json"
         vars_file.write_text(json.dumps({"kind_cluster_name": CLUSTER, **(extra_vars or {})}), encoding="utf-8")
         os.chmod(vars_file, 0o600)
-        # The default context is a decoy: every task must take spire_kubeconfig.
-        return run([Path(sys.executable).parent / "ansible-playbook", "-i", SCENARIO / "inventory" / "hosts.yml",
-                    playbook, "-e", f"@{vars_file}"] + list(args),
-                   {**self.env, **default_context_env(self.work)}, check=check, timeout=timeout)
+        argv = [Path(sys.executable).parent / "ansible-playbook", "-i", SCENARIO / "inventory" / "hosts.yml",
+                playbook, "-e", f"@{vars_file}"]
+        return argv, {**self.env, **default_context_env(self.work)}
+
+    def ansible(self, playbook, extra_vars=None, check=True, args=(), timeout=900):
+        """Run PLAYBOOK (see playbook()); the CompletedProcess."""
+        argv, env = self.playbook(playbook, extra_vars)
+        return run(argv + list(args), env, check=check, timeout=timeout)
 
     def up(self):
         """Cluster and PostgreSQL, deploy.yml, samples.yml, the watchers (each idempotent)."""
@@ -139,6 +145,18 @@ class KindLab:
     def wait_servers_ready(self, timeout=600):
         """Until the StatefulSet has every replica updated and Ready."""
         self.kubectl("rollout", "status", "statefulset/spire-server", f"--timeout={timeout}s", timeout=timeout + 30)
+
+    def webhook_admits(self, name):
+        """A server-side dry-run create of a valid ClusterSPIFFEID NAME: the API server calls the
+        webhook (failurePolicy Fail), so this fails when it cannot reach it or verify its certificate.
+        (rc, output)."""
+        path = self.work / f"{name}.json"
+        path.write_text(json.dumps({
+            "apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID", "metadata": {"name": name},
+            "spec": {"spiffeIDTemplate": "spiffe://{{ .TrustDomain }}/dry-run/{{ .PodMeta.Name }}",
+                     "podSelector": {"matchLabels": {"app": name}}}}), encoding="utf-8")
+        res = self.kubectl("create", "--dry-run=server", "-f", path, check=False)
+        return res.returncode, res.stdout + res.stderr
 
     # ------------------------------------------------------------------- reports --
     def health(self, name, check_mode=False, kubeconfig=None):
@@ -193,7 +211,9 @@ class Watch:
             time.sleep(2)
 
     def finish(self):
-        """The counts since start(), printed; the same watcher processes must have run throughout. Also
+        """The counts since start(), printed; the same watcher processes must have run throughout
+        (uncovered: failures while the watcher's latest SVID had expired; longest_outage_s: the
+        longest run of failures since the watcher started). Also
         what the watchers have seen since they started (bundle_root_skis: sets of bundle roots,
         svid_issuer_akis: the roots that signed the servers' CAs) and in their latest fetch
         (last: {pod: (roots, issuer)})."""
@@ -203,13 +223,16 @@ class Watch:
             assert name in after and after[name][:2] == (uid, restarts), \
                 f"watcher {name} was replaced or restarted: its counts are lost ({(uid, restarts)} -> {after.get(name)})"
             now = after[name][2]
-            per_pod[name] = {"fetches": now["fetches"] - status["fetches"], "failures": now["failures"] - status["failures"]}
+            per_pod[name] = {"fetches": now["fetches"] - status["fetches"], "failures": now["failures"] - status["failures"],
+                             "uncovered": now["uncovered"] - status["uncovered"],
+                             "longest_outage_s": round(now["longest_outage_seconds"], 1)}
             if per_pod[name]["failures"]:
                 errors.append(f"{name}: {now['last_error']}")
         stats = {"fetches": sum(p["fetches"] for p in per_pod.values()),
-                 "failures": sum(p["failures"] for p in per_pod.values()), "pods": per_pod, "errors": errors,
+                 "failures": sum(p["failures"] for p in per_pod.values()),
+                 "uncovered": sum(p["uncovered"] for p in per_pod.values()), "pods": per_pod, "errors": errors,
                  "bundle_root_skis": sorted({tuple(skis) for _u, _r, st in after.values() for skis in st["bundle_root_skis"]}),
                  "svid_issuer_akis": sorted({aki for _u, _r, st in after.values() for aki in st["svid_issuer_akis"]}),
                  "last": {name: (st["last_bundle_root_skis"], st["last_svid_issuer_aki"]) for name, (_u, _r, st) in after.items()}}
-        print(f"watch: fetches {stats['fetches']}, failures {stats['failures']}, per pod {per_pod}, errors {errors}")
+        print(f"watch: fetches {stats['fetches']}, failures {stats['failures']}, uncovered {stats['uncovered']}, per pod {per_pod}, errors {errors}")
         return stats

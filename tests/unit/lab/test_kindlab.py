@@ -42,5 +42,6 @@ def test_tree_hash_follows_content_not_tests(tmp_path):
 
 def test_loadable_is_every_image_but_the_node():
     refs = {"node": "n", "spire_images": {"spire_server": "s", "spire_agent": "a"},
+            "previous": {"spire_images": {"spire_server": "s0", "spire_agent": "a0"}},
             "workload": "w", "postgres": "p"}
-    assert sorted(kindlab.loadable(refs)) == ["a", "p", "s", "w"]
+    assert sorted(kindlab.loadable(refs)) == ["a", "a0", "p", "s", "s0", "w"]

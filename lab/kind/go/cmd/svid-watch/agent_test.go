@@ -119,8 +119,9 @@ func TestAgainstFakeAgent(t *testing.T) {
 		if st.Since.IsZero() || st.Updated.Before(st.Since) {
 			t.Fatalf("%s: status %s", c.addr, data)
 		}
-		if c.wantFails && (st.Failures != st.Fetches || st.LastError == "" || st.LastSpiffeID != "") ||
-			!c.wantFails && (st.Failures != 0 || st.LastError != "" || st.LastSpiffeID != id) {
+		// Never a good SVID where every fetch fails: each failure is uncovered.
+		if c.wantFails && (st.Failures != st.Fetches || st.Uncovered != st.Fetches || st.LastError == "" || st.LastSpiffeID != "") ||
+			!c.wantFails && (st.Failures != 0 || st.Uncovered != 0 || st.LongestOutageSeconds != 0 || st.LastError != "" || st.LastSpiffeID != id) {
 			t.Fatalf("%s: status %s", c.addr, data)
 		}
 		// What a verified fetch saw: the one root, and the intermediate that signed the leaf.

@@ -210,6 +210,41 @@ type status struct {
 	// The same two of the latest verified fetch.
 	LastBundleRootSKIs []string `json:"last_bundle_root_skis"`
 	LastSVIDIssuerAKI  string   `json:"last_svid_issuer_aki"`
+	// Failed fetches at a moment when the SVID of the latest good fetch had expired (or none was
+	// had yet): when a workload keeping its latest SVID, as a go-spiffe X509Source does, would
+	// have held no valid identity. An agent being replaced costs failures, not these.
+	Uncovered int64 `json:"uncovered"`
+	// The longest run of failed fetches, from its first failure to the next good fetch (or to
+	// the latest failure while it lasts), in seconds.
+	LongestOutageSeconds float64 `json:"longest_outage_seconds"`
+
+	validUntil  time.Time // NotAfter of the latest good fetch's SVID
+	outageStart time.Time // first failure of the current run of failures; zero when none
+}
+
+// record counts one fetch made at now: failed with err, or good with an SVID valid until notAfter.
+func (st *status) record(now time.Time, err error, notAfter time.Time) {
+	st.Fetches++
+	if err != nil {
+		st.Failures++
+		st.LastError = err.Error()
+		if !now.Before(st.validUntil) {
+			st.Uncovered++
+		}
+		if st.outageStart.IsZero() {
+			st.outageStart = now
+		}
+	} else {
+		st.validUntil = notAfter
+	}
+	if !st.outageStart.IsZero() {
+		if d := now.Sub(st.outageStart).Seconds(); d > st.LongestOutageSeconds {
+			st.LongestOutageSeconds = d
+		}
+		if err == nil {
+			st.outageStart = time.Time{}
+		}
+	}
 }
 
 // maxSeen bounds the seen-lists of the status file.
@@ -296,11 +331,13 @@ func loop(ctx context.Context, args []string) error {
 		if ctx.Err() != nil { // stopped mid-fetch: not a failure of the agent
 			return nil
 		}
-		st.Fetches++
+		var notAfter time.Time
+		if err == nil {
+			notAfter = svid.Certificates[0].NotAfter
+		}
+		st.record(time.Now(), err, notAfter)
 		if err != nil {
-			st.Failures++
-			st.LastError = err.Error()
-			log.Printf("fetch %d failed (%d failures): %v", st.Fetches, st.Failures, err)
+			log.Printf("fetch %d failed (%d failures, %d uncovered): %v", st.Fetches, st.Failures, st.Uncovered, err)
 		} else {
 			st.observe(svid.Certificates, roots)
 			if id := svid.ID.String(); id != st.LastSpiffeID {

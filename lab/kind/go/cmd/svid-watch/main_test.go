@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net/url"
 	"os"
@@ -143,13 +144,47 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestRecord: failures while the latest SVID is still valid are covered; the longest run of
+// failures is measured from its first failure to the next good fetch.
+func TestRecord(t *testing.T) {
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	boom := errors.New("boom")
+	var st status
+	for _, f := range []struct {
+		at       int
+		err      error
+		notAfter int
+	}{
+		{0, boom, 0},  // nothing held yet: uncovered
+		{1, nil, 10},  // valid until 10; the run of failures lasted 1 s
+		{5, boom, 0},  // covered
+		{8, boom, 0},  // covered
+		{10, boom, 0}, // the SVID expired at 10: uncovered
+		{12, nil, 30}, // run of failures 5..12: 7 s
+		{13, boom, 0}, // covered
+		{14, nil, 40}, // 1 s
+	} {
+		st.record(at(f.at), f.err, at(f.notAfter))
+	}
+	if st.Fetches != 8 || st.Failures != 5 || st.Uncovered != 2 || st.LongestOutageSeconds != 7 || st.LastError != "boom" {
+		t.Fatalf("status %+v", st)
+	}
+	// A run still going counts up to its latest failure.
+	st.record(at(20), boom, time.Time{})
+	st.record(at(29), boom, time.Time{})
+	if st.LongestOutageSeconds != 9 || st.Uncovered != 2 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
 func TestWriteStatus(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "status.json")
 	since := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i := int64(1); i <= 2; i++ {
 		want := status{Fetches: 10 * i, Failures: i, LastError: "boom", LastSpiffeID: "spiffe://x/y", Since: since, Updated: since.Add(time.Minute),
-			BundleRootSKIs: [][]string{{"0a", "0b"}}, SVIDIssuerAKIs: []string{"0a"}}
+			BundleRootSKIs: [][]string{{"0a", "0b"}}, SVIDIssuerAKIs: []string{"0a"}, Uncovered: i, LongestOutageSeconds: 1.5}
 		if err := writeStatus(path, want); err != nil {
 			t.Fatal(err)
 		}
