@@ -35,6 +35,7 @@ from urllib.parse import quote
 import pytest
 
 from kind_lab import REPO, SERVERS, Watch  # tests/conftest.py puts tests/support on sys.path
+from lab_instance import recap
 
 NEW_LOGIN = "spire_a"
 # Reserved characters that the DSN percent-encodes; NEW_TOKEN (in both forms) must never be printed.
@@ -302,6 +303,16 @@ def test_rotation_keeps_serving_and_revokes_the_old_login(rlab):
     assert returncode == 0, output[-5000:]
     assert rlab.server_uids() == uids_after
     assert rlab.secret()["data"] == secret["data"]
+
+    # The deploy inputs updated as the runbook tells users: deploy.yml renders exactly the Secret the runbook
+    # wrote and changes nothing (decision 7). With the old ones it would write the revoked login back, and
+    # the next server start would fail: the later modules of the session (the upgrade replaces every pod)
+    # deploy with these.
+    rlab.lab.deploy_inputs.update(postgres_secret_user=NEW_LOGIN, postgres_secret_password=NEW_PASSWORD)
+    out = rlab.lab.deploy()
+    assert recap(out)[1] == 0, out[-4000:]
+    assert rlab.secret()["data"] == secret["data"]
+    assert rlab.server_uids() == uids_after
 
 
 def test_rollback_when_the_first_replica_fails(rlab):

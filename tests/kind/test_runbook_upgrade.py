@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from kind_lab import DEPLOY_EXTRA, REPO, SERVERS, Watch  # tests/conftest.py puts tests/support on sys.path
+from kind_lab import REPO, SERVERS, Watch  # tests/conftest.py puts tests/support on sys.path
 from lab_instance import recap
 
 WEBHOOK = "spire-controller-manager-webhook"
@@ -86,8 +86,8 @@ class Upgrade:
         self.timings = {}
 
     def inputs(self, images, **extra):
-        """upgrade.yml's inputs: deploy.yml's (the session's), IMAGES, EXTRA."""
-        return {**DEPLOY_EXTRA, "spire_images": images,
+        """upgrade.yml's inputs: deploy.yml's (the session's, KindLab.deploy_inputs), IMAGES, EXTRA."""
+        return {**self.lab.deploy_inputs, "spire_images": images,
                 "upgrade_report_path": str(self.lab.work / "spire-upgrade.json"), **extra}
 
     def old(self, **extra):
