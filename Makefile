@@ -47,10 +47,14 @@ kind-build:
 	$(LAB_PY) lab/kind/kindlab.py build
 
 # The kind scenario in real pods: cluster, deploy + samples, idempotence, verify, destroy; the
-# lab's engine is stopped afterwards whatever the outcome.
+# lab's engine is stopped afterwards whatever the outcome. On a failure the failed tasks are
+# printed last, where a CI log's tail shows them.
+KIND_TEST_LOG ?= $${TMPDIR:-/tmp}/ardur-spire-kind-test.log
 kind-test: kind-build
-	$(ACTIVATE) eval "$$($(LAB_PY) lab/kind/kindlab.py env)" && molecule test -s default; \
-	  rc=$$?; $(LAB_PY) lab/kind/kindlab.py engine-down; exit $$rc
+	set -o pipefail; $(ACTIVATE) eval "$$($(LAB_PY) lab/kind/kindlab.py env)" \
+	  && molecule test -s default 2>&1 | tee $(KIND_TEST_LOG); \
+	  rc=$$?; $(LAB_PY) lab/kind/kindlab.py engine-down; \
+	  if [ $$rc -ne 0 ]; then $(LAB_PY) tools/ansible_failures.py $(KIND_TEST_LOG); fi; exit $$rc
 
 # The runbook tests in real pods, on one kind cluster for the session (tests/kind).
 kind-pytest: kind-build

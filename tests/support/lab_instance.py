@@ -169,6 +169,17 @@ def recap(output):
     return tuple(int(x) for x in found[-1]) if found else None
 
 
+def changed_tasks(output):
+    """The TASK headers of OUTPUT (default callback) followed by a changed result, in order."""
+    tasks, task = [], None
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line[len("TASK ["):].split("]")[0]
+        elif line.startswith("changed: ") and task and task not in tasks:
+            tasks.append(task)
+    return tasks
+
+
 def _python():
     import sys  # pylint: disable=import-outside-toplevel
 
