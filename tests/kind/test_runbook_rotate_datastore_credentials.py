@@ -35,7 +35,7 @@ from urllib.parse import quote
 import pytest
 
 from kind_lab import REPO, SERVERS, Watch  # tests/conftest.py puts tests/support on sys.path
-from lab_instance import changed_tasks, recap
+from lab_instance import changed_tasks
 
 NEW_LOGIN = "spire_a"
 # The task of deploy.yml that may report a change with no content changed (see the rotation test).
